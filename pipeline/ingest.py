@@ -1,0 +1,224 @@
+"""Ingest stage: article files -> a validated `datasets.Dataset` plus the records rejected, with reasons.
+
+Reads JSONL, CSV, Parquet (optionally gzipped for the text formats) or a directory of `.txt` files.
+Every record either becomes a row with columns `id, title, date, source, text` or a `Rejection`;
+nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+ARTICLE_FEATURES = datasets.Features(
+    {name: datasets.Value("string") for name in ("id", "title", "date", "source", "text")}
+)
+OPTIONAL_FIELDS = ("title", "date", "source")
+FORMATS = ("jsonl", "csv", "parquet", "txt")
+
+# Lines that are page furniture, not article text: they confuse both the summariser and the NER.
+FURNITURE_LINE = re.compile(
+    r"""^(?:
+        advertisement|advertisements|skip\ advertisement|story\ continues\ below(?:\ advertisement)?
+        |(?:read\ more|related|see\ also|watch|listen)\s*:.*
+        |(?:photo|image|picture|video)(?:\ credit)?s?\s*:.*
+        |\((?:photo|image)s?\b[^)]*\)
+        |.*\b(?:getty\ images|afp\ via\ getty|reuters/[a-z]+|ap\ photo)\b.{0,40}
+        |share\ this\ (?:article|story).*|sign\ up\ for\ .*newsletter.*
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+INLINE_SPACE = re.compile(r"[^\S\n]+")
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n+")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record that could not be used: where it was, its id if it had one, and why."""
+
+    location: str
+    id: str | None
+    reason: str
+
+
+@dataclass
+class IngestResult:
+    dataset: datasets.Dataset
+    rejected: list[Rejection]
+
+
+class RecordError(ValueError):
+    """A record is unusable; the message is the reason recorded in rejected.jsonl."""
+
+
+def ingest(path: str | Path, data_format: str = "auto", limit: int | None = None) -> IngestResult:
+    """Reads `path` into a Dataset of valid articles and a list of rejections.
+
+    Ids must be unique: a later record with an id already seen is rejected, the first is kept.
+    `limit` keeps the first N valid articles (later records are not read).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"input {str(path)!r} does not exist")
+    data_format = detect_format(path) if data_format == "auto" else data_format
+    if data_format not in FORMATS:
+        raise ValueError(
+            f"unknown input format {data_format!r}; expected one of {', '.join(FORMATS)} or auto"
+        )
+
+    rows: dict[str, list[str]] = {name: [] for name in ARTICLE_FEATURES}
+    rejected: list[Rejection] = []
+    first_seen: dict[str, str] = {}
+    for location, raw in READERS[data_format](path):
+        if limit is not None and len(first_seen) >= limit:
+            break
+        try:
+            if isinstance(raw, RecordError):
+                raise raw
+            article = validate_article(raw)
+            if article["id"] in first_seen:
+                raise RecordError(f"duplicate id (first seen at {first_seen[article['id']]})")
+        except RecordError as error:
+            rejected.append(Rejection(location, record_id(raw), str(error)))
+            continue
+        first_seen[article["id"]] = location
+        for name in rows:
+            rows[name].append(article[name])
+    return IngestResult(datasets.Dataset.from_dict(rows, features=ARTICLE_FEATURES), rejected)
+
+
+def detect_format(path: Path) -> str:
+    if path.is_dir():
+        return "txt"
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    suffix = suffixes[-1] if suffixes else ""
+    by_suffix = {
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "jsonl",
+        ".csv": "csv",
+        ".parquet": "parquet",
+    }
+    if suffix not in by_suffix:
+        raise ValueError(f"cannot tell the format of {str(path)!r} from its suffix; set data.format")
+    return by_suffix[suffix]
+
+
+def validate_article(raw: Any) -> dict[str, str]:
+    """Returns the record's fields as strings with clean text, or raises RecordError with the reason."""
+    if not isinstance(raw, dict):
+        raise RecordError(f"record is a {type(raw).__name__}, not an object")
+    article_id = raw.get("id")
+    if article_id is None or (isinstance(article_id, str) and not article_id.strip()):
+        raise RecordError("missing id")
+    if isinstance(article_id, bool) or not isinstance(article_id, str | int):
+        raise RecordError(f"id must be a string or integer, got {type(article_id).__name__}")
+    text = raw.get("text")
+    if text is None:
+        raise RecordError("missing text")
+    if not isinstance(text, str):
+        raise RecordError(f"text must be a string, got {type(text).__name__}")
+    check_decodable("text", text)
+    article = {"id": str(article_id).strip(), "text": clean_text(text)}
+    if not article["text"]:
+        raise RecordError("text is empty after removing whitespace and page furniture")
+    for name in OPTIONAL_FIELDS:
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str | int | float):
+            raise RecordError(f"{name} must be a string, got {type(value).__name__}")
+        article[name] = "" if value is None else " ".join(str(value).split())
+        check_decodable(name, article[name])
+    return article
+
+
+def check_decodable(field: str, value: str) -> None:
+    # Readers decode with surrogateescape, so undecodable bytes surface here as lone surrogates.
+    if any("\udc80" <= char <= "\udcff" for char in value):
+        raise RecordError(f"{field} has bytes that are not valid UTF-8")
+
+
+def clean_text(text: str) -> str:
+    """Normalises whitespace (paragraphs kept as blank-line breaks) and drops page-furniture lines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    paragraphs = []
+    for paragraph in PARAGRAPH_BREAK.split(text):
+        lines = [INLINE_SPACE.sub(" ", line).strip() for line in paragraph.split("\n")]
+        kept = [line for line in lines if line and not FURNITURE_LINE.match(line)]
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs)
+
+
+def record_id(raw: Any) -> str | None:
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str | int) and not isinstance(raw.get("id"), bool):
+        return str(raw["id"])
+    return None
+
+
+def open_text(path: Path) -> io.TextIOWrapper:
+    """Text reader for the caller's with-block; undecodable bytes are kept as surrogates to reject later."""
+    binary = gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")  # noqa: SIM115
+    return io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
+
+
+Records = Iterator[tuple[str, Any]]
+
+
+def read_jsonl(path: Path) -> Records:
+    with open_text(path) as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            location = f"{path.name}:{number}"
+            try:
+                yield location, json.loads(line.rstrip("\r\n"))
+            except json.JSONDecodeError as error:
+                yield location, RecordError(f"malformed JSON line: {error}")
+
+
+def read_csv(path: Path) -> Records:
+    with open_text(path) as handle:
+        reader = csv.DictReader(handle)
+        try:
+            for row in reader:
+                location = f"{path.name}:{reader.line_num}"
+                if None in row:
+                    yield location, RecordError("row has more fields than the header")
+                else:
+                    yield location, {key: value for key, value in row.items() if value != ""}
+        except csv.Error as error:
+            yield f"{path.name}:{reader.line_num}", RecordError(f"malformed CSV: {error}")
+
+
+def read_parquet(path: Path) -> Records:
+    import pyarrow.parquet as pq
+
+    for number, row in enumerate(pq.read_table(path).to_pylist(), start=1):
+        yield f"{path.name}:row {number}", row
+
+
+def read_txt_dir(path: Path) -> Records:
+    """One article per .txt file: the file name (without suffix) is the id, the first line the title."""
+    for file in sorted(path.glob("*.txt")):
+        text = file.read_bytes().decode("utf-8", errors="surrogateescape")
+        title = text.strip().split("\n", 1)[0] if text.strip() else ""
+        yield file.name, {"id": file.stem, "title": title, "source": file.name, "text": text}
+
+
+READERS = {"jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet, "txt": read_txt_dir}
+
+
+def write_rejections(path: Path, rejected: list[Rejection]) -> None:
+    """Writes one JSON object per rejection (an empty file when there are none)."""
+    with path.open("w", encoding="utf-8") as handle:
+        for rejection in rejected:
+            handle.write(json.dumps(asdict(rejection), ensure_ascii=False) + "\n")

@@ -1,0 +1,200 @@
+"""Runs the stages the config selects, shard by shard, inside one tracked MLflow run.
+
+Each shard's predictions are written atomically to `shards/part-NNNNN.jsonl` in the output folder;
+a re-run into the same folder skips the shards already written for the same article ids, so an
+interrupted job resumes instead of starting over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import datasets
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from transformers import set_seed
+
+from pipeline.ingest import ingest, write_rejections
+from pipeline.track import Tracker
+
+STAGE_ORDER = ("summarize", "actors", "stance")
+# Columns written to predictions.jsonl, in this order, when the stages produced them.
+PREDICTION_FIELDS = (
+    "id",
+    "title",
+    "date",
+    "source",
+    "summary",
+    "summary_chunks",
+    "summary_repairs",
+    "actors",
+)
+
+
+@dataclass
+class Stage:
+    name: str
+    apply: Callable[[datasets.Dataset], datasets.Dataset]
+
+
+@dataclass
+class RunSummary:
+    output_dir: Path
+    run_id: str
+    tracking_uri: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def run_pipeline(cfg: DictConfig) -> RunSummary:
+    """Ingests `cfg.data.path`, runs the selected stages and writes predictions.jsonl + rejected.jsonl."""
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))  # resolve ${now:...} once
+    stages = selected_stages(cfg.stages)
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    config_path = output_dir / "config.yaml"
+    OmegaConf.save(cfg, config_path)
+    set_seed(cfg.seed)
+
+    with Tracker(**cfg.tracking) as tracker:
+        tracker.log_config(OmegaConf.to_container(cfg), config_path)
+        timings: Counter[str] = Counter()
+        started = time.perf_counter()
+        ingested = ingest(cfg.data.path, cfg.data.format, cfg.data.limit)
+        timings["ingest"] += time.perf_counter() - started
+        write_rejections(output_dir / "rejected.jsonl", ingested.rejected)
+        tracker.log_input(ingested.dataset, Path(cfg.data.path), name=Path(cfg.data.path).name)
+
+        built = [build_stage(name, cfg, tracker) for name in stages]
+        counts: Counter[str] = Counter()
+        shards = run_shards(ingested.dataset, built, output_dir / "shards", cfg.shard_size, timings, counts)
+        write_predictions(output_dir / "predictions.jsonl", shards, counts)
+
+        elapsed_s = time.perf_counter() - started
+        metrics = {
+            "articles_in": float(len(ingested.dataset)),
+            "articles_rejected": float(len(ingested.rejected)),
+            **{f"{name}_count": float(value) for name, value in counts.items()},
+            **{f"time_{name}_s": value for name, value in timings.items()},
+            "time_total_s": elapsed_s,
+            "articles_per_s": len(ingested.dataset) / elapsed_s if elapsed_s else 0.0,
+        }
+        tracker.log_metrics(metrics)
+        for name in ("predictions.jsonl", "rejected.jsonl"):
+            tracker.log_artifact(output_dir / name)
+        return RunSummary(output_dir, tracker.run_id, cfg.tracking.tracking_uri, metrics)
+
+
+def selected_stages(stages: list[str]) -> list[str]:
+    unknown = [name for name in stages if name not in STAGE_ORDER]
+    if unknown:
+        raise ValueError(f"unknown stage(s) {unknown}; choose from {list(STAGE_ORDER)}")
+    if "stance" in stages and "actors" not in stages:
+        raise ValueError("stage 'stance' needs stage 'actors' (it classifies the actors that stage finds)")
+    return [name for name in STAGE_ORDER if name in stages]
+
+
+def build_stage(name: str, cfg: DictConfig, tracker: Tracker) -> Stage:
+    """Loads the stage's model once (backends come from the config's `_target_`) and logs its params."""
+    # Imported here so a run without a stage does not pay for importing its model stack.
+    if name == "summarize":
+        from pipeline.summarize import summarize
+
+        summarizer = instantiate(cfg.summarizer)
+        tracker.log_params(summarizer.params(), prefix="summarizer_resolved")
+        return Stage(name, partial(summarize, summarizer=summarizer, batch_size=cfg.summarize_batch_size))
+    if name == "actors":
+        from pipeline.actors import extract_actors
+
+        extractor = instantiate(cfg.actors)
+        return Stage(name, partial(extract_actors, extractor=extractor, batch_size=cfg.actors_batch_size))
+    from pipeline.stance import classify_stance
+
+    classifier = instantiate(cfg.stance)
+    tracker.log_params(classifier.params(), prefix="stance_resolved")
+    return Stage(name, partial(classify_stance, classifier=classifier, batch_size=cfg.stance_batch_size))
+
+
+def run_shards(
+    dataset: datasets.Dataset,
+    stages: list[Stage],
+    shards_dir: Path,
+    shard_size: int,
+    timings: Counter[str],
+    counts: Counter[str],
+) -> Iterator[Path]:
+    """Yields each shard's predictions file in input order, running the stages only on shards not done yet.
+
+    Adds each stage's seconds to `timings` and the number of shards found already done to `counts`.
+    """
+    shards_dir.mkdir(parents=True, exist_ok=True)
+    shard_count = (len(dataset) + shard_size - 1) // shard_size
+    for index in range(shard_count):
+        shard = dataset.select(range(index * shard_size, min((index + 1) * shard_size, len(dataset))))
+        shard_path = shards_dir / f"part-{index:05d}.jsonl"
+        if shard_path.exists() and read_ids(shard_path) == shard["id"]:
+            counts["resumed_shards"] += 1
+            yield shard_path
+            continue
+        print(f"shard {index + 1}/{shard_count}: {len(shard)} articles", flush=True)
+        for stage in stages:
+            started = time.perf_counter()
+            shard = stage.apply(shard)
+            timings[stage.name] += time.perf_counter() - started
+        write_jsonl_atomic(shard_path, (prediction_record(row) for row in shard))
+        yield shard_path
+
+
+def prediction_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in PREDICTION_FIELDS if name in row}
+
+
+def read_ids(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line)["id"] for line in handle]
+
+
+def write_jsonl_atomic(path: Path, records: Iterator[dict[str, Any]]) -> None:
+    """Writes to a temp file and renames it, so a killed job never leaves a half-written file behind."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
+def write_predictions(path: Path, shard_paths: Iterator[Path], counts: Counter[str]) -> None:
+    """Concatenates the shards into predictions.jsonl, streaming, and adds what they hold to `counts`."""
+
+    def records() -> Iterator[dict[str, Any]]:
+        for shard_path in shard_paths:
+            with shard_path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    record = json.loads(line)
+                    count_record(record, counts)
+                    yield record
+
+    write_jsonl_atomic(path, records())
+
+
+def count_record(record: dict[str, Any], counts: Counter[str]) -> None:
+    counts["articles_out"] += 1
+    if record.get("summary_chunks", 1) > 1:
+        counts["articles_chunked"] += 1
+    if record.get("summary_repairs"):
+        counts["summaries_repaired"] += 1
+    for actor in record.get("actors", []):
+        counts["actors"] += 1
+        if actor.get("evidence"):
+            counts["actors_with_evidence"] += 1
+        if "stance" in actor:
+            counts[f"stance_{actor['stance']}"] += 1

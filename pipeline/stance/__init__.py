@@ -1,0 +1,139 @@
+"""Stance stage: labels each actor aggressive, conciliatory or hedging from its evidence sentences.
+
+Backends (`embedding.py`: zero-shot, `trained.py`: the trained head) implement `StanceClassifier`;
+`classify_stance` runs one over a Dataset's `actors` column. An actor without evidence gets stance
+"none" with all probabilities 0.0: there is nothing to judge, and zeros (rather than a uniform guess)
+keep such actors out of any calibration or confidence statistics computed from the probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Protocol
+
+import datasets
+import numpy as np
+
+LABELS = ("aggressive", "conciliatory", "hedging")
+NO_STANCE = "none"  # no stance: an actor without evidence; for the trained head, a neutral sentence
+
+# What the actors stage writes per actor; any further fields it adds are kept as they come.
+ACTOR_FEATURES = {
+    "name": datasets.Value("string"),
+    "aliases": datasets.List(datasets.Value("string")),
+    "type": datasets.Value("string"),
+    "evidence": datasets.List(datasets.Value("string")),
+}
+STANCE_FEATURES = {
+    "stance": datasets.Value("string"),
+    "probabilities": {label: datasets.Value("float64") for label in LABELS},
+}
+
+
+class StanceClassifier(Protocol):
+    def predict_proba(
+        self, actors: list[str], evidence: list[list[str]], aliases: list[list[str]] | None = None
+    ) -> np.ndarray:
+        """(len(actors), len(LABELS)) probabilities, rows summing to 1; each actor needs >= 1 evidence sentence.
+
+        `aliases[i]` are further names of actor i (how the evidence may mention it).
+        """
+        ...
+
+    def params(self) -> dict[str, str | int | float | bool | None]:
+        """What identifies this classifier's behaviour, for the tracking run's params."""
+        ...
+
+
+SentenceScorer = Callable[[list[list[str]], list[str]], np.ndarray]
+
+
+def average_sentence_probabilities(
+    actors: list[str],
+    evidence: list[list[str]],
+    aliases: list[list[str]] | None,
+    score_sentences: SentenceScorer,
+) -> np.ndarray:
+    """Each actor's probabilities: the mean over its evidence sentences of `score_sentences`' rows.
+
+    `score_sentences(names, sentences)` scores (actor names, sentence) pairs; each distinct pair is
+    scored once, so asking for an actor and for its sentences one by one in the same call costs nothing.
+    """
+    aliases = aliases if aliases is not None else [[] for _ in actors]
+    pair_index: dict[tuple[tuple[str, ...], str], int] = {}
+    actor_pairs: list[list[int]] = []
+    for name, sentences, other_names in zip(actors, evidence, aliases, strict=True):
+        if not sentences:
+            raise ValueError(
+                f"actor {name!r} has no evidence; the stance stage labels it {NO_STANCE!r} instead"
+            )
+        names = (name, *other_names)
+        actor_pairs.append(
+            [pair_index.setdefault((names, sentence), len(pair_index)) for sentence in sentences]
+        )
+    if not actor_pairs:
+        return np.zeros((0, len(LABELS)))
+    pairs = list(pair_index)
+    scores = score_sentences([list(names) for names, _ in pairs], [sentence for _, sentence in pairs])
+    return np.stack([scores[indices].mean(axis=0) for indices in actor_pairs])
+
+
+def classify_stance(
+    dataset: datasets.Dataset, classifier: StanceClassifier, batch_size: int = 64
+) -> datasets.Dataset:
+    """The dataset with each actor's `stance`, `probabilities` ({label: p}) and `evidence` strongest-first.
+
+    Evidence is ordered by how strongly each sentence alone supports the chosen label. All actors of
+    `batch_size` articles go through the classifier in one call.
+    """
+    actor_features = dict(ACTOR_FEATURES)
+    incoming = dataset.features["actors"]
+    if isinstance(incoming, datasets.List) and isinstance(incoming.feature, dict):
+        actor_features.update(incoming.feature)
+    features = datasets.Features(
+        {**dataset.features, "actors": datasets.List({**actor_features, **STANCE_FEATURES})}
+    )
+    return dataset.map(
+        partial(classify_batch, classifier=classifier),
+        batched=True,
+        batch_size=batch_size,
+        features=features,
+        desc="stance",
+    )
+
+
+def classify_batch(batch: dict[str, list[Any]], classifier: StanceClassifier) -> dict[str, list[Any]]:
+    actors = [actor for article in batch["actors"] for actor in article if actor["evidence"]]
+    # One call scores every actor on all its evidence and, for ordering, on each sentence alone.
+    names = [actor["name"] for actor in actors]
+    evidence = [actor["evidence"] for actor in actors]
+    aliases = [actor["aliases"] for actor in actors]
+    sentence_owner = [index for index, actor in enumerate(actors) for _ in actor["evidence"]]
+    probabilities = classifier.predict_proba(
+        names + [names[index] for index in sentence_owner],
+        evidence + [[sentence] for sentences in evidence for sentence in sentences],
+        aliases + [aliases[index] for index in sentence_owner],
+    )
+    actor_probabilities, sentence_probabilities = probabilities[: len(actors)], probabilities[len(actors) :]
+
+    labelled = []
+    start = 0
+    for index, actor in enumerate(actors):
+        chosen = int(np.argmax(actor_probabilities[index]))
+        support = sentence_probabilities[start : start + len(actor["evidence"]), chosen]
+        start += len(actor["evidence"])
+        labelled.append(
+            {
+                "stance": LABELS[chosen],
+                "probabilities": dict(zip(LABELS, actor_probabilities[index].tolist(), strict=True)),
+                "evidence": [actor["evidence"][i] for i in np.argsort(-support, kind="stable")],
+            }
+        )
+    no_evidence = {"stance": NO_STANCE, "probabilities": dict.fromkeys(LABELS, 0.0), "evidence": []}
+    results = iter(labelled)
+    batch["actors"] = [
+        [{**actor, **(next(results) if actor["evidence"] else no_evidence)} for actor in article]
+        for article in batch["actors"]
+    ]
+    return batch

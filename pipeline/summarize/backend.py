@@ -1,0 +1,214 @@
+"""What the chat and seq2seq summarisers share: loading, chunking, length-sorted batched generation, clean-up.
+
+An article over the model's input budget is split into chunks; each chunk is summarised, and the cleaned
+partial summaries are joined and, when that is still longer than a summary, summarised again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+from transformers import (
+    AutoTokenizer,
+    BatchEncoding,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
+
+from pipeline.models import GGUFSpec, pick_device, pretrained_kwargs, resolve_model_dir
+from pipeline.summarize import Summary
+from pipeline.summarize.chunking import split_into_chunks, split_sentences
+from pipeline.summarize.cleanup import clean_summary
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Arguments to `generate()`; greedy decoding unless `num_beams` or `do_sample` say otherwise."""
+
+    max_new_tokens: int
+    min_new_tokens: int = 0
+    num_beams: int = 1
+    do_sample: bool = False
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    length_penalty: float = 1.0
+
+
+@dataclass(frozen=True)
+class Generated:
+    text: str
+    hit_token_cap: bool  # stopped by max_new_tokens rather than an end token: the last sentence may be cut
+
+
+class SentenceLimit(StoppingCriteria):
+    """Stops a sequence once it starts the sentence after `max_sentences`: the clean-up would drop it anyway."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, prompt_tokens: int, max_sentences: int) -> None:
+        self.tokenizer, self.prompt_tokens, self.max_sentences = tokenizer, prompt_tokens, max_sentences
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_tokens :], skip_special_tokens=True)
+        # Waiting for the next sentence to start, rather than stopping at the full stop, keeps "U.S." whole.
+        done = [len(split_sentences(" ".join(text.split()))) > self.max_sentences for text in texts]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+class ModelSummarizer:
+    """A transformers model summarising articles of any length; subclasses say how to prompt it."""
+
+    backend: ClassVar[str]
+    model_class: ClassVar[type[PreTrainedModel]]
+    padding_side: ClassVar[str]
+
+    def __init__(
+        self,
+        model: str | None,
+        generation: GenerationSettings,
+        prompt: str,
+        max_input_tokens: int,
+        cache_dir: Path | str,
+        gguf: GGUFSpec | None = None,
+        device: str = "auto",
+        dtype: str = "float32",
+        batch_size: int = 4,
+        max_sentences: int = 3,
+        trust_remote_code: bool = False,
+    ) -> None:
+        self.model_ref, self.gguf, self.generation, self.prompt = model, gguf, generation, prompt
+        self.max_input_tokens, self.max_sentences = max_input_tokens, max_sentences
+        self.batch_size, self.dtype = batch_size, dtype
+        self.model_dir = resolve_model_dir(model, gguf, cache_dir)
+        self.device = pick_device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            self.model_dir, padding_side=self.padding_side, trust_remote_code=trust_remote_code
+        )
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = self.model_class.from_pretrained(
+            self.model_dir,
+            dtype=getattr(torch, dtype),
+            **pretrained_kwargs(self.model_dir, trust_remote_code),
+        )
+        self.model.to(self.device).eval()
+        self.stop_token_ids = sorted(
+            {*as_list(self.model.generation_config.eos_token_id), *as_list(self.tokenizer.eos_token_id)}
+        )
+        self.chunk_budget_tokens = max_input_tokens - self.prompt_overhead_tokens()
+        # Partial summaries must pack at least two to a chunk, or combining them would never converge.
+        if self.chunk_budget_tokens < 2 * generation.max_new_tokens:
+            raise ValueError(
+                f"max_input_tokens={max_input_tokens} leaves {self.chunk_budget_tokens} tokens of article after the "
+                f"prompt; it must be at least 2 x max_new_tokens ({2 * generation.max_new_tokens})"
+            )
+
+    def prompt_overhead_tokens(self) -> int:
+        """Tokens the model input takes besides the article text."""
+        raise NotImplementedError
+
+    def encode(self, texts: list[str]) -> BatchEncoding:
+        """The padded model input for a batch of texts that each fit the chunk budget."""
+        raise NotImplementedError
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def summarize_batch(self, texts: list[str]) -> list[Summary]:
+        """One cleaned summary per text, in input order."""
+        summaries: list[Summary | None] = [None] * len(texts)
+        repairs: list[list[str]] = [[] for _ in texts]
+        chunk_counts: list[list[int]] = [[] for _ in texts]  # per round: chunks of article, then of partials
+
+        def finish(i: int, text: str) -> None:
+            summaries[i] = Summary(text, chunk_counts[i][0], repairs[i])
+
+        pending = dict(enumerate(texts))  # text index -> what is left to summarise
+        while pending:
+            chunks = {}
+            for i, text in pending.items():
+                parts = split_into_chunks(text, self.count_tokens, self.chunk_budget_tokens)
+                # A verbose model's partials can fill as many chunks as they came from; stop combining then.
+                if chunk_counts[i] and len(parts) >= chunk_counts[i][-1]:
+                    finish(i, self.clean(Generated(text, hit_token_cap=False), texts[i], repairs[i]))
+                else:
+                    chunks[i] = parts
+                    chunk_counts[i].append(len(parts))
+            outputs = iter(self.generate_sorted([chunk for parts in chunks.values() for chunk in parts]))
+            pending = {}
+            for i, parts in chunks.items():
+                partials = [self.clean(next(outputs), chunk, repairs[i]) for chunk in parts]
+                joined = "\n\n".join(partials)
+                if len(parts) == 1:
+                    finish(i, partials[0])
+                elif len(split_sentences(joined)) <= self.max_sentences:
+                    finish(i, self.clean(Generated(joined, hit_token_cap=False), texts[i], repairs[i]))
+                else:
+                    pending[i] = joined
+        return [s for s in summaries if s is not None]
+
+    def clean(self, generated: Generated, source: str, repairs: list[str]) -> str:
+        """`generated` cleaned up; repairs not yet in `repairs` are appended to it."""
+        text, fixes = clean_summary(generated.text, source, self.max_sentences, generated.hit_token_cap)
+        repairs.extend(fix for fix in fixes if fix not in repairs)
+        return text
+
+    def generate_sorted(self, texts: list[str]) -> list[Generated]:
+        """Generations for `texts` in input order, run in batches of similar length to waste little padding."""
+        order = sorted(range(len(texts)), key=lambda i: self.count_tokens(texts[i]), reverse=True)
+        results: list[Generated | None] = [None] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            for i, generated in zip(batch, self.generate([texts[i] for i in batch]), strict=True):
+                results[i] = generated
+        return [g for g in results if g is not None]
+
+    def generate(self, texts: list[str]) -> list[Generated]:
+        inputs = self.encode(texts).to(self.device)
+        # A decoder-only output repeats the prompt; an encoder-decoder one starts with the decoder start token.
+        prompt_tokens = 1 if self.model.config.is_encoder_decoder else inputs["input_ids"].shape[1]
+        with torch.inference_mode():
+            output = self.model.generate(
+                input_ids=inputs["input_ids"],
+                attention_mask=inputs["attention_mask"],
+                **asdict(self.generation),
+                pad_token_id=self.tokenizer.pad_token_id,
+                eos_token_id=self.stop_token_ids,
+                stopping_criteria=StoppingCriteriaList(
+                    [SentenceLimit(self.tokenizer, prompt_tokens, self.max_sentences)]
+                ),
+            )
+        new_tokens = output[:, prompt_tokens:]
+        ran_to_cap = new_tokens.shape[1] >= self.generation.max_new_tokens
+        stops = torch.tensor([*self.stop_token_ids, self.tokenizer.pad_token_id], device=new_tokens.device)
+        stopped = torch.isin(new_tokens, stops).any(dim=1).tolist()
+        texts_out = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        return [
+            Generated(text.strip(), ran_to_cap and not stop)
+            for text, stop in zip(texts_out, stopped, strict=True)
+        ]
+
+    def params(self) -> dict[str, str | int | float | bool | None]:
+        return {
+            "backend": self.backend,
+            "model": self.model_ref,
+            "model_dir": self.model_dir,
+            "gguf_file": self.gguf.file_name if self.gguf else None,
+            "gguf_sha256": self.gguf.sha256 if self.gguf else None,
+            "device": str(self.device),
+            "dtype": self.dtype,
+            "max_input_tokens": self.max_input_tokens,
+            "batch_size": self.batch_size,
+            "max_sentences": self.max_sentences,
+            "prompt": self.prompt,
+            **{f"generation.{key}": value for key, value in asdict(self.generation).items()},
+        }
+
+
+def as_list(token_ids: int | list[int] | None) -> list[int]:
+    if token_ids is None:
+        return []
+    return [token_ids] if isinstance(token_ids, int) else list(token_ids)

@@ -1,0 +1,121 @@
+"""Tracking: one MLflow run per pipeline invocation. Knows nothing of models or stages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import datasets
+import mlflow
+from mlflow.data.huggingface_dataset import from_huggingface
+
+# MLflow caps a param value at 6000 characters; longer values (prompts) are cut with a marker.
+MAX_PARAM_CHARS = 6000
+RECORDED_PACKAGES = ("torch", "transformers", "datasets", "spacy", "scikit-learn", "mlflow", "hydra-core")
+
+
+class Tracker:
+    """Opens an MLflow run on enter and always closes it on exit, marked FAILED if the job raised."""
+
+    def __init__(
+        self, tracking_uri: str, experiment_name: str, artifact_root: str, run_name: str | None = None
+    ):
+        self.tracking_uri = tracking_uri
+        self.experiment_name = experiment_name
+        self.artifact_root = artifact_root
+        self.run_name = run_name
+        self.run: mlflow.ActiveRun | None = None
+
+    def __enter__(self) -> Tracker:
+        mlflow.set_tracking_uri(self.tracking_uri)
+        experiment = mlflow.get_experiment_by_name(self.experiment_name)
+        if experiment is None:
+            artifact_location = Path(self.artifact_root).resolve().as_uri()
+            experiment_id = mlflow.create_experiment(
+                self.experiment_name, artifact_location=artifact_location
+            )
+        else:
+            experiment_id = experiment.experiment_id
+        self.run = mlflow.start_run(experiment_id=experiment_id, run_name=self.run_name)
+        mlflow.set_tags({"git_commit": git_commit(), "python": sys.version.split()[0], **package_versions()})
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if error is not None:
+            mlflow.set_tag("error", f"{kind.__name__ if kind else 'Error'}: {error}"[:MAX_PARAM_CHARS])
+        mlflow.end_run(status="FINISHED" if error is None else "FAILED")
+
+    @property
+    def run_id(self) -> str:
+        assert self.run is not None, "Tracker used outside its with-block"
+        return self.run.info.run_id
+
+    def log_config(self, config: Mapping[str, Any], path: Path) -> None:
+        """Logs the resolved config as flat params and as a YAML artifact (already written at `path`)."""
+        self.log_params(config)
+        mlflow.log_artifact(str(path))
+
+    def log_params(self, params: Mapping[str, Any], prefix: str = "") -> None:
+        flat = flatten(params, prefix)
+        mlflow.log_params({key: shorten(value) for key, value in flat.items()})
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        mlflow.log_metrics(dict(metrics))
+
+    def log_input(self, dataset: datasets.Dataset, source: Path, name: str) -> None:
+        """Records the ingested dataset (schema, row count, content digest) and the file it came from."""
+        with warnings.catch_warnings():
+            # MLflow registers its local-file source twice and warns that the path is ambiguous.
+            warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
+            logged = from_huggingface(dataset, source=str(source.resolve()), name=name)
+        mlflow.log_input(logged, context="inference")
+
+    def log_artifact(self, path: Path) -> None:
+        mlflow.log_artifact(str(path))
+
+
+def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}. Lists, and maps keyed by data rather than by names (a lexicon
+    such as {"Quai d'Orsay": "France"}), become one JSON string each: their keys are not param names."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and all(str(k).isidentifier() for k in value):
+            flat.update(flatten(value, name))
+        elif isinstance(value, Mapping | list | tuple):
+            flat[name] = json.dumps(value if isinstance(value, Mapping) else list(value), ensure_ascii=False)
+        else:
+            flat[name] = value
+    return flat
+
+
+def shorten(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 12] + "…[truncated]"
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return result.stdout.strip()
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for package in RECORDED_PACKAGES:
+        try:
+            versions[f"version.{package}"] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[f"version.{package}"] = "not installed"
+    return versions

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from pipeline.summarize.cleanup import clean_summary
+
+SOURCE = "Oil prices rose on Monday. OPEC met in Vienna. Ministers disagreed. Talks end Friday."
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Sure, here is a summary of the article:\n\nOPEC met in Vienna on Monday.",
+        "Here's a 2-3 sentence summary of the news article: OPEC met in Vienna on Monday.",
+        "Summary: OPEC met in Vienna on Monday.",
+        "Certainly! Here is the summary:\nOPEC met in Vienna on Monday.",
+    ],
+)
+def test_chat_preambles_are_stripped(raw: str) -> None:
+    assert clean_summary(raw, SOURCE, 3, hit_token_cap=False) == (
+        "OPEC met in Vienna on Monday.",
+        ["removed_preamble"],
+    )
+
+
+def test_markdown_is_stripped_before_the_preamble() -> None:
+    text, repairs = clean_summary(
+        "**Summary:** OPEC met in Vienna on Monday.", SOURCE, 3, hit_token_cap=False
+    )
+    assert text == "OPEC met in Vienna on Monday."
+    assert repairs == ["removed_markup", "removed_preamble"]
+
+
+def test_text_that_merely_mentions_a_summary_is_kept() -> None:
+    raw = "The summary report on oil was published. OPEC met in Vienna."
+    assert clean_summary(raw, SOURCE, 3, hit_token_cap=False) == (raw, [])
+
+
+def test_sentence_cut_off_by_the_token_cap_is_dropped() -> None:
+    raw = "OPEC met in Vienna on Monday. Ministers could not agree on the output quota and the"
+    assert clean_summary(raw, SOURCE, 3, hit_token_cap=True) == (
+        "OPEC met in Vienna on Monday.",
+        ["dropped_cut_off_sentence"],
+    )
+    assert clean_summary(raw, SOURCE, 3, hit_token_cap=False) == (raw, [])  # the model chose to stop there
+
+
+def test_repeated_sentences_are_dropped_and_the_rest_capped() -> None:
+    raw = "OPEC met in Vienna. Prices rose. OPEC met in Vienna! Ministers disagreed. Talks end Friday."
+    text, repairs = clean_summary(raw, SOURCE, 3, hit_token_cap=False)
+    assert text == "OPEC met in Vienna. Prices rose. Ministers disagreed."
+    assert repairs == ["dropped_repeated_sentence", "truncated_to_max_sentences"]
+
+
+@pytest.mark.parametrize("raw", ["", "Summary:", "oil oil oil oil oil oil oil oil oil oil oil oil", "OPEC."])
+def test_degenerate_output_falls_back_to_the_lead_sentences(raw: str) -> None:
+    text, repairs = clean_summary(raw, SOURCE, 2, hit_token_cap=False)
+    assert text == "Oil prices rose on Monday. OPEC met in Vienna."
+    assert repairs[-2:] == ["degenerate", "fallback_lead"]

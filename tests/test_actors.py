@@ -1,0 +1,191 @@
+"""Actors stage on small crafted articles, with the real spaCy model and the project's actor config."""
+
+from pathlib import Path
+
+import datasets
+import pytest
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from pipeline.actors import (
+    ACTOR_FEATURES,
+    Actor,
+    ActorExtractor,
+    extract_actors,
+    find_quotes,
+    find_turns,
+    fold,
+)
+
+CONFIG = Path(__file__).resolve().parent.parent / "conf" / "actors" / "spacy.yaml"
+
+
+@pytest.fixture(scope="module")
+def extractor() -> ActorExtractor:
+    return instantiate(OmegaConf.load(CONFIG))
+
+
+def by_name(actors: list[Actor], name: str) -> Actor:
+    found = [actor for actor in actors if actor.name == name]
+    assert found, f"no actor {name!r} in {[actor.name for actor in actors]}"
+    assert len(found) == 1, f"{name!r} split into {len(found)} actors"
+    return found[0]
+
+
+def names(actors: list[Actor]) -> set[str]:
+    return {actor.name for actor in actors}
+
+
+def test_config_instantiates_the_extractor(extractor):
+    assert isinstance(extractor, ActorExtractor)
+    assert "paragraph_sentence_starts" in extractor.nlp.pipe_names
+
+
+def test_fold_ignores_case_accents_dots_possessive_and_article():
+    assert fold("The U.S.") == "us"
+    assert fold("López Obrador’s") == "lopez obrador"
+    assert fold("Hamas'") == "hamas"
+
+
+def test_one_actor_per_person_named_by_the_fullest_form(extractor):
+    text = (
+        "President Daniel Okafor said on Monday that the border would stay open. "
+        "Okafor's government has been criticised by the opposition. "
+        "Later, Mr. Okafor told reporters that talks would continue."
+    )
+    actors = extractor.extract(text)
+    okafor = by_name(actors, "Daniel Okafor")
+    assert okafor.type == "person"
+    assert {"Daniel Okafor", "Okafor"} <= set(okafor.aliases)
+    assert any("border would stay open" in evidence for evidence in okafor.evidence)
+    assert any("talks would continue" in evidence for evidence in okafor.evidence)
+
+
+def test_capitals_demonyms_and_country_aliases_become_the_state(extractor):
+    text = (
+        "Beijing warned on Tuesday that it would retaliate. "
+        "Chinese officials said the tariffs violated trade rules. "
+        "The US imposed new tariffs last week, and Washington accused China of dumping steel."
+    )
+    actors = extractor.extract(text)
+    china, united_states = by_name(actors, "China"), by_name(actors, "United States")
+    assert china.type == united_states.type == "state"
+    assert {"Beijing", "China"} <= set(china.aliases)
+    assert {"US", "Washington"} <= set(united_states.aliases)
+    assert any("violated trade rules" in evidence for evidence in china.evidence)
+    assert any("imposed new tariffs" in evidence for evidence in united_states.evidence)
+    assert not {"Beijing", "Washington", "Chinese"} & names(actors)
+
+
+def test_quote_running_over_two_paragraphs_belongs_to_its_speaker(extractor):
+    text = (
+        'Foreign Minister Elena Marsh said: "We will defend every inch of our territory.\n\n'
+        '"But we are ready to negotiate with our neighbours tomorrow."\n\n'
+        "The ministry did not say where the talks would be held."
+    )
+    marsh = by_name(extractor.extract(text), "Elena Marsh")
+    assert "But we are ready to negotiate with our neighbours tomorrow." in marsh.evidence
+    assert "We will defend every inch of our territory." in marsh.evidence
+
+
+def test_quote_after_its_speaker_and_pronoun_continuation(extractor):
+    text = (
+        '"The sanctions must be lifted before any talks," said Peter Lindqvist, a spokesman for the alliance.\n\n'
+        "He added that the alliance would not send troops."
+    )
+    lindqvist = by_name(extractor.extract(text), "Peter Lindqvist")
+    assert lindqvist.evidence[0].startswith('"The sanctions must be lifted before any talks," said Peter')
+    assert any("would not send troops" in evidence for evidence in lindqvist.evidence)
+
+
+def test_role_reference_resolves_to_the_person_introduced_with_it(extractor):
+    text = (
+        "Deputy Secretary Anna Keller met Foreign Minister Omar Haddad in Rabat on Monday. "
+        "The Deputy Secretary welcomed the new trade agreement."
+    )
+    keller = by_name(extractor.extract(text), "Anna Keller")
+    assert "The Deputy Secretary welcomed the new trade agreement." in keller.evidence
+    assert "The Deputy Secretary" in keller.aliases
+
+
+def test_actions_and_reported_speech_are_evidence_mentions_are_not(extractor):
+    text = (
+        "Russia expelled three diplomats on Friday. "
+        "According to the European Union, the expulsions were unjustified. "
+        "The meeting was held in Vienna, near the headquarters of the OPEC."
+    )
+    actors = extractor.extract(text)
+    assert by_name(actors, "Russia").evidence == ["Russia expelled three diplomats on Friday."]
+    assert any("unjustified" in evidence for evidence in by_name(actors, "European Union").evidence)
+    assert by_name(actors, "OPEC").evidence == []
+    assert "Vienna" not in names(actors)  # a place that only sets the scene
+
+
+def test_news_agencies_numbers_and_dates_are_not_actors(extractor):
+    text = (
+        "Reuters reported on Friday, June 12, that 300 protesters marched in the capital. "
+        "The Associated Press said 2,000 police officers were deployed."
+    )
+    found = {fold(name) for name in names(extractor.extract(text))}
+    assert not found & {"reuters", "associated press", "friday", "june 12", "300", "2,000"}
+
+
+def test_acronym_merges_with_its_written_out_name(extractor):
+    text = (
+        "The World Health Organization (WHO) warned of a new outbreak on Monday. "
+        "The WHO said vaccines would be shipped within a week."
+    )
+    who = by_name(extractor.extract(text), "World Health Organization")
+    assert "WHO" in who.aliases
+    assert len(who.evidence) == 2
+
+
+def test_unnamed_group_that_acts_is_a_group_actor(extractor):
+    actors = extractor.extract("Insurgents attacked a police station near the border, killing two officers.")
+    assert by_name(actors, "Insurgents").type == "group"
+
+
+def test_transcript_turns_give_the_speaker_evidence_and_skip_reporters(extractor):
+    text = (
+        "PRESIDENT HALVORSEN: Thank you all for coming to Oslo today.\n\n"
+        "We stand with our allies and we will keep supporting them.\n\n"
+        "Q Mr. President, will you send troops to the region?\n\n"
+        "PRESIDENT HALVORSEN: We have no plans to do that right now."
+    )
+    actors = extractor.extract(text)
+    speaker = by_name(actors, "Halvorsen")
+    assert "PRESIDENT HALVORSEN" in speaker.aliases
+    assert "We stand with our allies and we will keep supporting them." in speaker.evidence
+    assert "We have no plans to do that right now." in speaker.evidence
+    assert not any("send troops" in evidence for actor in actors for evidence in actor.evidence)
+    assert "Q" not in names(actors)
+
+
+def test_find_turns_labels_reporters_and_anonymous_speakers_as_nobody():
+    text = "MS. RIVERA: Good afternoon.\n\nQ Thanks.\n\nMODERATOR: Next question.\n\nMS. RIVERA: Sure."
+    turns = find_turns(text, frozenset({"moderator"}))
+    assert [turn.speaker for turn in turns] == ["MS. RIVERA", None, None, "MS. RIVERA"]
+    assert text[turns[0].start : turns[0].end].strip() == "Good afternoon."
+
+
+def test_find_quotes_links_a_quote_continued_in_the_next_paragraph():
+    text = '"First part.\n\n"Second part," she said. "Another quote."'
+    quotes = find_quotes(text)
+    assert [text[q.start : q.end] for q in quotes] == ["First part.", "Second part,", "Another quote."]
+    assert quotes[0].group == quotes[1].group != quotes[2].group
+
+
+def test_extract_many_matches_extract(extractor):
+    texts = ["Japan signed the agreement with Canada.", "Nobody said anything."]
+    assert extractor.extract_many(texts, batch_size=2) == [extractor.extract(text) for text in texts]
+
+
+def test_extract_actors_adds_a_typed_column_even_without_actors(extractor):
+    dataset = datasets.Dataset.from_dict(
+        {"id": ["a", "b"], "text": ["The weather was mild all week.", "Canada signed the treaty."]}
+    )
+    result = extract_actors(dataset, extractor, batch_size=1)
+    assert result.features["actors"] == ACTOR_FEATURES
+    assert result[0]["actors"] == []
+    assert result[1]["actors"][0]["name"] == "Canada"
+    assert result[1]["actors"][0]["evidence"] == ["Canada signed the treaty."]

@@ -1,0 +1,104 @@
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.ingest import clean_text, ingest, write_rejections
+
+DATA = Path(__file__).parent / "data"
+TEXT = "The foreign minister said on Monday that talks would resume next week."
+
+
+def test_bad_records_are_rejected_with_reasons_and_good_ones_kept(tmp_path: Path) -> None:
+    result = ingest(DATA / "bad_records.jsonl")
+
+    assert result.dataset["id"] == ["good-1", "7"]
+    assert result.dataset.column_names == ["id", "title", "date", "source", "text"]
+    reasons = {(r.location, r.id, r.reason) for r in result.rejected}
+    assert reasons == {
+        ("bad_records.jsonl:2", "empty-text", "text is empty after removing whitespace and page furniture"),
+        ("bad_records.jsonl:3", "blank-text", "text is empty after removing whitespace and page furniture"),
+        ("bad_records.jsonl:4", None, "missing id"),
+        ("bad_records.jsonl:5", "good-1", "duplicate id (first seen at bad_records.jsonl:1)"),
+        (
+            "bad_records.jsonl:6",
+            "furniture-only",
+            "text is empty after removing whitespace and page furniture",
+        ),
+        ("bad_records.jsonl:7", "text-not-string", "text must be a string, got list"),
+        ("bad_records.jsonl:8", None, "id must be a string or integer, got dict"),
+        ("bad_records.jsonl:9", None, "record is a list, not an object"),
+        ("bad_records.jsonl:10", "bad-bytes", "text has bytes that are not valid UTF-8"),
+        (
+            "bad_records.jsonl:11",
+            None,
+            "malformed JSON line: Unterminated string starting at: line 1 column 29 (char 28)",
+        ),
+    }
+    # Every input line is accounted for: kept or rejected, none dropped.
+    assert len(result.dataset) + len(result.rejected) == 12
+
+    out = tmp_path / "rejected.jsonl"
+    write_rejections(out, result.rejected)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(written) == len(result.rejected)
+    assert all(set(record) == {"location", "id", "reason"} and record["reason"] for record in written)
+
+
+def test_clean_text_normalises_whitespace_and_strips_furniture() -> None:
+    raw = (
+        "Leaders   met in\u00a0Geneva.\r\nThey agreed   to talk.\n\n\n"
+        "Advertisement\n\nREAD MORE: Ten things about Geneva\n"
+        "Photo: John Smith/Getty Images\n\nTalks continue on Friday.  "
+    )
+    assert clean_text(raw) == "Leaders met in Geneva. They agreed to talk.\n\nTalks continue on Friday."
+
+
+def test_csv_with_embedded_newlines_and_quotes(tmp_path: Path) -> None:
+    path = tmp_path / "articles.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "title", "text"])
+        writer.writerow(["a", 'He said "no"', 'Line one, "quoted".\nLine two.'])
+        writer.writerow(["b", "empty", ""])
+    result = ingest(path)
+    assert result.dataset["id"] == ["a"]
+    assert result.dataset["title"] == ['He said "no"']
+    assert result.dataset["text"] == ['Line one, "quoted". Line two.']
+    assert [(r.id, r.reason) for r in result.rejected] == [("b", "missing text")]
+
+
+def test_parquet_gzip_jsonl_and_txt_directory(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": ["p1", "p2"], "text": [TEXT, None]}), tmp_path / "a.parquet")
+    parquet = ingest(tmp_path / "a.parquet")
+    assert parquet.dataset["id"] == ["p1"] and parquet.rejected[0].reason == "missing text"
+
+    with gzip.open(tmp_path / "a.jsonl.gz", "wt") as handle:
+        handle.write(json.dumps({"id": "g1", "text": TEXT}) + "\n")
+    assert ingest(tmp_path / "a.jsonl.gz").dataset["id"] == ["g1"]
+
+    folder = tmp_path / "txt"
+    folder.mkdir()
+    (folder / "first.txt").write_text("A headline\n\n" + TEXT)
+    (folder / "empty.txt").write_text("  \n")
+    txt = ingest(folder)
+    assert txt.dataset["id"] == ["first"] and txt.dataset["title"] == ["A headline"]
+    assert [r.location for r in txt.rejected] == ["empty.txt"]
+
+
+def test_limit_keeps_the_first_valid_articles(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps({"id": f"x{i}", "text": TEXT}) + "\n" for i in range(5)))
+    assert ingest(path, limit=2).dataset["id"] == ["x0", "x1"]
+
+
+def test_unusable_inputs_raise_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ingest(tmp_path / "missing.jsonl")
+    (tmp_path / "a.xml").write_text("<a/>")
+    with pytest.raises(ValueError, match="cannot tell the format"):
+        ingest(tmp_path / "a.xml")
