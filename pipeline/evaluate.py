@@ -17,9 +17,10 @@ from matplotlib.figure import Figure
 from scipy.optimize import linear_sum_assignment
 
 from pipeline.actors import fold, name_key
+from pipeline.stance import LABELS as STANCE_LABELS
+from pipeline.stance import NO_STANCE
 
-STANCE_LABELS = ("aggressive", "conciliatory", "hedging")
-CONFUSION_LABELS = (*STANCE_LABELS, "none")
+CONFUSION_LABELS = (*STANCE_LABELS, NO_STANCE)
 # Gold actors the three annotators labelled three different ways; they are left out of every count.
 AMBIGUOUS = "ambiguous"
 CALIBRATION_BINS = 10
