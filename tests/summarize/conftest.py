@@ -124,7 +124,7 @@ def compose_summarizer(tmp_path: Path) -> Callable[..., DictConfig]:
     root.mkdir()
     (root / "config.yaml").write_text(
         "defaults:\n  - summarizer: ???\n  - _self_\n"
-        f"device: cpu\npaths:\n  cache_dir: {tmp_path / 'cache'}\n"
+        f"device: cpu\nsummarize_batch_size: 4\npaths:\n  cache_dir: {tmp_path / 'cache'}\n"
         f"hydra:\n  searchpath:\n    - file://{CONF_DIR}\n"
     )
 
