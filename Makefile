@@ -12,9 +12,12 @@ export TOKENIZERS_PARALLELISM ?= false
 ARGS ?=
 INPUT ?=
 OUT ?=
+SHARED ?= $(abspath ../shared)
+GOLD ?= $(SHARED)/data/gold/dev.jsonl
+STANCE ?= trained
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run infer test test-fast lint ui clean
+.PHONY: help setup run infer eval-stance train-stance test test-fast lint ui clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +39,12 @@ run: setup ## Run the whole pipeline on the bundled sample articles (ARGS= for H
 infer: setup ## Batch inference: make infer INPUT=articles.jsonl OUT=dir (re-run to resume)
 	@test -n "$(INPUT)" -a -n "$(OUT)" || { echo "usage: make infer INPUT=path/to/articles.jsonl OUT=path/to/dir"; exit 2; }
 	$(BIN)/python -m pipeline data=file data.path="$(abspath $(INPUT))" paths.output_dir="$(abspath $(OUT))" $(ARGS)
+
+eval-stance: setup ## Score actors + stance on gold articles: make eval-stance [GOLD=file.jsonl] [STANCE=trained|embedding|nli|llm]
+	$(BIN)/python -m pipeline.eval_stance gold_path="$(abspath $(GOLD))" stance=$(STANCE) $(ARGS)
+
+train-stance: setup ## Retrain the shipped stance model from the shared corpora; registers it as @champion in MLflow
+	$(BIN)/python -m pipeline.stance.train --data-dir "$(SHARED)/data" --tracking-uri sqlite:///$(CURDIR)/mlflow.db --artifact-root $(CURDIR)/mlartifacts
 
 test: setup ## Run the whole test suite, real default models included
 	$(BIN)/python -m pytest -q

@@ -55,41 +55,51 @@ class RunSummary:
 
 def run_pipeline(cfg: DictConfig) -> RunSummary:
     """Ingests `cfg.data.path`, runs the selected stages and writes predictions.jsonl + rejected.jsonl."""
-    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))  # resolve ${now:...} once
+    cfg = resolve_once(cfg)
+    with Tracker(**cfg.tracking) as tracker:
+        return run_stages(cfg, tracker)
+
+
+def resolve_once(cfg: DictConfig) -> DictConfig:
+    """The config with every interpolation resolved, so `${now:...}` gives one time for the whole job."""
+    return OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+
+
+def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
+    """`run_pipeline`'s work inside a run the caller opened (an evaluation adds its scores to the same run)."""
     stages = selected_stages(cfg.stages)
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     config_path = output_dir / "config.yaml"
     OmegaConf.save(cfg, config_path)
     set_seed(cfg.seed)
+    tracker.log_config(OmegaConf.to_container(cfg), config_path)
 
-    with Tracker(**cfg.tracking) as tracker:
-        tracker.log_config(OmegaConf.to_container(cfg), config_path)
-        timings: Counter[str] = Counter()
-        started = time.perf_counter()
-        ingested = ingest(cfg.data.path, cfg.data.format, cfg.data.limit)
-        timings["ingest"] += time.perf_counter() - started
-        write_rejections(output_dir / "rejected.jsonl", ingested.rejected)
-        tracker.log_input(ingested.dataset, Path(cfg.data.path), name=Path(cfg.data.path).name)
+    timings: Counter[str] = Counter()
+    started = time.perf_counter()
+    ingested = ingest(cfg.data.path, cfg.data.format, cfg.data.limit)
+    timings["ingest"] += time.perf_counter() - started
+    write_rejections(output_dir / "rejected.jsonl", ingested.rejected)
+    tracker.log_input(ingested.dataset, Path(cfg.data.path), name=Path(cfg.data.path).name)
 
-        built = [build_stage(name, cfg, tracker) for name in stages]
-        counts: Counter[str] = Counter()
-        shards = run_shards(ingested.dataset, built, output_dir / "shards", cfg.shard_size, timings, counts)
-        write_predictions(output_dir / "predictions.jsonl", shards, counts)
+    built = [build_stage(name, cfg, tracker) for name in stages]
+    counts: Counter[str] = Counter()
+    shards = run_shards(ingested.dataset, built, output_dir / "shards", cfg.shard_size, timings, counts)
+    write_predictions(output_dir / "predictions.jsonl", shards, counts)
 
-        elapsed_s = time.perf_counter() - started
-        metrics = {
-            "articles_in": float(len(ingested.dataset)),
-            "articles_rejected": float(len(ingested.rejected)),
-            **{f"{name}_count": float(value) for name, value in counts.items()},
-            **{f"time_{name}_s": value for name, value in timings.items()},
-            "time_total_s": elapsed_s,
-            "articles_per_s": len(ingested.dataset) / elapsed_s if elapsed_s else 0.0,
-        }
-        tracker.log_metrics(metrics)
-        for name in ("predictions.jsonl", "rejected.jsonl"):
-            tracker.log_artifact(output_dir / name)
-        return RunSummary(output_dir, tracker.run_id, cfg.tracking.tracking_uri, metrics)
+    elapsed_s = time.perf_counter() - started
+    metrics = {
+        "articles_in": float(len(ingested.dataset)),
+        "articles_rejected": float(len(ingested.rejected)),
+        **{f"{name}_count": float(value) for name, value in counts.items()},
+        **{f"time_{name}_s": value for name, value in timings.items()},
+        "time_total_s": elapsed_s,
+        "articles_per_s": len(ingested.dataset) / elapsed_s if elapsed_s else 0.0,
+    }
+    tracker.log_metrics(metrics)
+    for name in ("predictions.jsonl", "rejected.jsonl"):
+        tracker.log_artifact(output_dir / name)
+    return RunSummary(output_dir, tracker.run_id, cfg.tracking.tracking_uri, metrics)
 
 
 def selected_stages(stages: list[str]) -> list[str]:

@@ -17,13 +17,13 @@ ComposeConfig = Callable[..., DictConfig]
 
 @pytest.fixture
 def compose_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ComposeConfig:
-    """Composes conf/config.yaml with the given overrides, writing outputs and tracking under tmp_path."""
+    """Composes conf/<config_name>.yaml with the given overrides, writing outputs and tracking under tmp_path."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
-    def compose_with(*overrides: str) -> DictConfig:
+    def compose_with(*overrides: str, config_name: str = "config") -> DictConfig:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             return compose(
-                "config",
+                config_name,
                 overrides=[
                     f"paths.output_dir={tmp_path / 'out'}",
                     f"tracking.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
