@@ -17,7 +17,7 @@ GOLD ?= $(SHARED)/data/gold/dev.jsonl
 STANCE ?= trained
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run infer eval-stance train-stance test test-fast lint ui clean
+.PHONY: help setup run infer eval-stance experiment train-stance test test-fast lint ui clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,7 +41,11 @@ infer: setup ## Batch inference: make infer INPUT=articles.jsonl OUT=dir (re-run
 	$(BIN)/python -m pipeline data=file data.path="$(abspath $(INPUT))" paths.output_dir="$(abspath $(OUT))" $(ARGS)
 
 eval-stance: setup ## Score actors + stance on gold articles: make eval-stance [GOLD=file.jsonl] [STANCE=trained|embedding|nli|llm]
-	$(BIN)/python -m pipeline.eval_stance gold_path="$(abspath $(GOLD))" stance=$(STANCE) $(ARGS)
+	$(BIN)/python -m pipeline evaluation=stance gold_path="$(abspath $(GOLD))" stance=$(STANCE) $(ARGS)
+
+experiment: setup ## Run a named experiment from experiments/experiment/ (a sweep: MLflow parent + child runs): make experiment NAME=stance_backends
+	@test -n "$(NAME)" || { echo "usage: make experiment NAME=<one of: $$(ls experiments/experiment | sed 's/.yaml//' | tr '\n' ' ')>"; exit 2; }
+	$(BIN)/python -m pipeline -m experiment=$(NAME) $(ARGS)
 
 train-stance: setup ## Retrain the shipped stance model from the shared corpora; registers it as @champion in MLflow
 	$(BIN)/python -m pipeline.stance.train --data-dir "$(SHARED)/data" --tracking-uri sqlite:///$(CURDIR)/mlflow.db --artifact-root $(CURDIR)/mlartifacts

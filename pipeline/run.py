@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import set_seed
 
 from pipeline.ingest import ingest, write_rejections
+from pipeline.report import write_report
 from pipeline.track import Tracker
 
 STAGE_ORDER = ("summarize", "actors", "stance")
@@ -43,6 +44,8 @@ PREDICTION_FIELDS = (
 class Stage:
     name: str
     apply: Callable[[datasets.Dataset], datasets.Dataset]
+    # Running totals the stage's model keeps (tokens read and generated), logged as `<name>_<key>` metrics.
+    usage: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,13 +54,29 @@ class RunSummary:
     run_id: str
     tracking_uri: str
     metrics: dict[str, float] = field(default_factory=dict)
+    # The cleaned text of the articles the report shows, by id (an evaluation redraws the report).
+    texts: dict[str, str] = field(default_factory=dict)
+    evaluation: dict[str, Any] | None = None  # the scores against gold, when the config names a gold file
 
 
 def run_pipeline(cfg: DictConfig) -> RunSummary:
-    """Ingests `cfg.data.path`, runs the selected stages and writes predictions.jsonl + rejected.jsonl."""
+    """Ingests `cfg.data.path`, runs the selected stages and writes predictions.jsonl + rejected.jsonl.
+
+    With `gold_path` set (an evaluation: `python -m pipeline.eval_stance`, or an experiment that sets
+    it), the predictions are then scored against that gold file in the same MLflow run.
+    """
     cfg = resolve_once(cfg)
+    gold = None
+    if cfg.get("gold_path"):
+        # Imported here so a plain run does not pay for the evaluation's imports.
+        from pipeline.eval_stance import evaluate_run, read_gold
+
+        gold = read_gold(Path(cfg.gold_path))  # a bad gold file fails before any model work
     with Tracker(**cfg.tracking) as tracker:
-        return run_stages(cfg, tracker)
+        summary = run_stages(cfg, tracker)
+        if gold is not None:
+            summary.evaluation = evaluate_run(summary, gold, cfg, tracker)
+        return summary
 
 
 def resolve_once(cfg: DictConfig) -> DictConfig:
@@ -93,13 +112,18 @@ def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
         "articles_rejected": float(len(ingested.rejected)),
         **{f"{name}_count": float(value) for name, value in counts.items()},
         **{f"time_{name}_s": value for name, value in timings.items()},
+        **{f"{stage.name}_{key}": float(value) for stage in built for key, value in stage.usage.items()},
         "time_total_s": elapsed_s,
         "articles_per_s": len(ingested.dataset) / elapsed_s if elapsed_s else 0.0,
     }
     tracker.log_metrics(metrics)
-    for name in ("predictions.jsonl", "rejected.jsonl"):
+    # The cards highlight evidence verbatim in the cleaned text the stages saw; they cover the first rows.
+    head = ingested.dataset.select(range(min(cfg.report.max_cards, len(ingested.dataset))))
+    texts = dict(zip(head["id"], head["text"], strict=True))
+    write_report(output_dir, metrics, texts, max_cards=cfg.report.max_cards)
+    for name in ("predictions.jsonl", "rejected.jsonl", "report.html"):
         tracker.log_artifact(output_dir / name)
-    return RunSummary(output_dir, tracker.run_id, cfg.tracking.tracking_uri, metrics)
+    return RunSummary(output_dir, tracker.run_id, cfg.tracking.tracking_uri, metrics, texts)
 
 
 def selected_stages(stages: list[str]) -> list[str]:
@@ -119,7 +143,8 @@ def build_stage(name: str, cfg: DictConfig, tracker: Tracker) -> Stage:
 
         summarizer = instantiate(cfg.summarizer)
         tracker.log_params(summarizer.params(), prefix="summarizer_resolved")
-        return Stage(name, partial(summarize, summarizer=summarizer, batch_size=cfg.summarize_batch_size))
+        apply = partial(summarize, summarizer=summarizer, batch_size=cfg.summarize_batch_size)
+        return Stage(name, apply, getattr(summarizer, "token_counts", {}))
     if name == "actors":
         from pipeline.actors import extract_actors
 

@@ -25,26 +25,27 @@ class Tracker:
     """Opens an MLflow run on enter and always closes it on exit, marked FAILED if the job raised."""
 
     def __init__(
-        self, tracking_uri: str, experiment_name: str, artifact_root: str, run_name: str | None = None
+        self,
+        tracking_uri: str,
+        experiment_name: str,
+        artifact_root: str,
+        run_name: str | None = None,
+        parent_run_id: str | None = None,
     ):
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
         self.artifact_root = artifact_root
         self.run_name = run_name
+        self.parent_run_id = parent_run_id  # a sweep's parent run (pipeline/sweep.py): this run is its child
         self.run: mlflow.ActiveRun | None = None
 
     def __enter__(self) -> Tracker:
         mlflow.set_tracking_uri(self.tracking_uri)
-        experiment = mlflow.get_experiment_by_name(self.experiment_name)
-        if experiment is None:
-            artifact_location = Path(self.artifact_root).resolve().as_uri()
-            experiment_id = mlflow.create_experiment(
-                self.experiment_name, artifact_location=artifact_location
-            )
-        else:
-            experiment_id = experiment.experiment_id
-        self.run = mlflow.start_run(experiment_id=experiment_id, run_name=self.run_name)
-        mlflow.set_tags({"git_commit": git_commit(), "python": sys.version.split()[0], **package_versions()})
+        experiment_id = experiment_id_for(self.experiment_name, self.artifact_root)
+        self.run = mlflow.start_run(
+            experiment_id=experiment_id, run_name=self.run_name, parent_run_id=self.parent_run_id
+        )
+        mlflow.set_tags(reproducibility_tags())
         return self
 
     def __exit__(
@@ -81,6 +82,18 @@ class Tracker:
 
     def log_artifact(self, path: Path) -> None:
         mlflow.log_artifact(str(path))
+
+
+def experiment_id_for(name: str, artifact_root: str) -> str:
+    """The id of MLflow experiment `name` on the current tracking URI, created with `artifact_root` if new."""
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return mlflow.create_experiment(name, artifact_location=Path(artifact_root).resolve().as_uri())
+
+
+def reproducibility_tags() -> dict[str, str]:
+    return {"git_commit": git_commit(), "python": sys.version.split()[0], **package_versions()}
 
 
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The eval-stance task end to end on a small gold file: real spaCy actors, zero-shot stance, sqlite MLflow."""
+"""`evaluation=stance` end to end on a small gold file: real spaCy actors, zero-shot stance, sqlite MLflow."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from pipeline.eval_stance import backend_name, evaluate_stance, format_report, render_results
+from pipeline.eval_stance import backend_name, format_report, read_gold
+from pipeline.run import run_pipeline
 from tests.conftest import ComposeConfig
 
 GOLD_ARTICLES = [
@@ -49,18 +50,10 @@ def gold_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_eval_stance_scores_logs_and_records_a_results_row(
-    compose_config: ComposeConfig, gold_file: Path, tmp_path: Path
-) -> None:
-    results_dir = tmp_path / "experiments" / "stance"
-    cfg = compose_config(
-        f"gold_path={gold_file}",
-        "stance=embedding",
-        f"eval.results_dir={results_dir}",
-        config_name="eval_stance",
-    )
+def test_evaluation_scores_the_run_and_logs_into_it(compose_config: ComposeConfig, gold_file: Path) -> None:
+    cfg = compose_config("evaluation=stance", f"gold_path={gold_file}", "stance=embedding")
     assert list(cfg.stages) == ["actors", "stance"]  # no summaries needed to score stance
-    report = evaluate_stance(cfg)
+    report = run_pipeline(cfg).evaluation
 
     metrics = report["metrics"]
     assert report["model"] == "embedding" and report["articles"] == 2
@@ -78,37 +71,19 @@ def test_eval_stance_scores_logs_and_records_a_results_row(
     assert "time_stance_s" in run.data.metrics and run.data.params["eval.model"] == "embedding"
     assert run.data.params["stance._target_"].endswith("EmbeddingStanceClassifier")
 
-    results = (results_dir / "RESULTS.md").read_text()
-    assert "| embedding | gold.jsonl | " in results
-    assert (results_dir / "results" / "embedding--gold.json").is_file()
-
     text = format_report(report)
     assert "macro-F1" in text and "confusion (rows gold, columns predicted)" in text
     for label in ("aggressive", "conciliatory", "hedging"):
         assert f"\n{label}" in text
 
 
-def test_eval_stance_refuses_a_file_without_gold_actors(
-    compose_config: ComposeConfig, tmp_path: Path
-) -> None:
+def test_a_file_without_gold_actors_is_refused_before_any_run(tmp_path: Path) -> None:
     plain = tmp_path / "articles.jsonl"
     plain.write_text(json.dumps({"id": "a", "text": "Some text."}) + "\n")
-    cfg = compose_config(f"gold_path={plain}", "eval.results_dir=null", config_name="eval_stance")
     with pytest.raises(ValueError, match="without gold 'actors'"):
-        evaluate_stance(cfg)
-
-
-def test_results_table_keeps_one_row_per_model_and_gold_best_first() -> None:
-    def row(model: str, macro_f1: float) -> dict:
-        keys = ["stance_none_accuracy", "stance_ece", "actor_recall", "actor_precision"]
-        keys += ["actors_stance_s_per_article", "stance_s_per_article"]
-        keys += [f"stance_f1_{label}" for label in ("aggressive", "conciliatory", "hedging")]
-        return {"model": model, "gold": "dev.jsonl", "stance_macro_f1": macro_f1, **dict.fromkeys(keys, 0.5)}
-
-    table = render_results([row("embedding", 0.5), row("trained", 0.6)])
-    lines = [line for line in table.splitlines() if line.startswith("| ") and "dev.jsonl" in line]
-    assert [line.split(" | ")[0] for line in lines] == ["| trained", "| embedding"]
-    assert all(line.count("|") == table.splitlines()[7].count("|") for line in lines)
+        read_gold(plain)
+    with pytest.raises(FileNotFoundError, match="gold_path="):
+        read_gold(tmp_path / "missing.jsonl")
 
 
 def test_backend_name_is_the_module_of_the_target() -> None:

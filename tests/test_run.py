@@ -31,6 +31,7 @@ def test_ingest_only_run_writes_outputs_tracks_and_resumes(
         "config.yaml",
         "predictions.jsonl",
         "rejected.jsonl",
+        "report.html",
     }
 
     # Same output folder again: both shards are already written, so nothing is redone or duplicated.
