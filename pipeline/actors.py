@@ -41,6 +41,10 @@ _OPEN_QUOTE, _CLOSE_QUOTE, _STRAIGHT_QUOTE = "“", "”", '"'
 _UPPER_LABEL = re.compile(r"(?m)^[ \t]*([A-Z][A-Z\u00C0-\u00DE.'’\- ]*[A-Z\u00C0-\u00DE.])[ \t]*:[ \t]*")
 _TITLE_LABEL = re.compile(r"(?m)^[ \t]*([A-Z][\w.'’\-]*(?: [A-Z][\w.'’\-]*){0,3})[ \t]*:[ \t]+")
 _QUESTION_LABEL = re.compile(r"(?m)^[ \t]*Q[:.]?[ \t]+")
+# A press office's statement line: "The following is attributable to Spokesperson Ned Price:".
+_STATEMENT_LABEL = re.compile(
+    r"(?mi)^[ \t]*the (?:following|below)(?: statement)? is attributable to ([^\n:]+?)[ \t]*:[ \t]*$"
+)
 _PARAGRAPH = re.compile(r"[^\n]+")
 _ACRONYM = re.compile(r"\(([A-Z][A-Za-z.&]{1,9})\)")
 _ACRONYM_AFTER = re.compile(r"\s*" + _ACRONYM.pattern)
@@ -151,6 +155,7 @@ class _Turn:
     start: int  # first character of what is said, after the label
     end: int
     speaker: str | None  # label as written; None for a reporter's question or an anonymous speaker
+    statement: bool = False  # a press statement issued in the speaker's name: its narration still counts
 
 
 @dataclass
@@ -305,9 +310,13 @@ def find_turns(text: str, non_actor_speakers: frozenset[str]) -> list[_Turn]:
     """Transcript turns: "PRESIDENT BIDEN: ..." runs until the next label; "Q" and anonymous labels have no speaker.
 
     Upper-case labels always count; Title Case ones ("Jiang Yu: ...") only when the same label opens
-    at least two paragraphs, so a one-off "Note: ..." is not taken for a speaker.
+    at least two paragraphs, so a one-off "Note: ..." is not taken for a speaker. A press office's
+    "The following is attributable to Spokesperson X:" makes the rest of the statement X's turn.
     """
-    labels: list[tuple[int, int, str | None]] = []
+    labels: list[tuple[int, int, str | None]] = [
+        (match.start(), match.end(), match.group(1)) for match in _STATEMENT_LABEL.finditer(text)
+    ]
+    statements = {label_start for label_start, _, _ in labels}
     for match in _UPPER_LABEL.finditer(text):
         label = match.group(1).strip()
         if len(label.split()) <= 6 and sum(char.isalpha() for char in label) >= 2:
@@ -319,7 +328,13 @@ def find_turns(text: str, non_actor_speakers: frozenset[str]) -> list[_Turn]:
     labels.extend((m.start(), m.end(), None) for m in _QUESTION_LABEL.finditer(text))
     labels.sort()
     return [
-        _Turn(label_start, label_end, labels[index + 1][0] if index + 1 < len(labels) else len(text), speaker)
+        _Turn(
+            label_start,
+            label_end,
+            labels[index + 1][0] if index + 1 < len(labels) else len(text),
+            speaker,
+            statement=label_start in statements,
+        )
         for index, (label_start, label_end, speaker) in enumerate(labels)
     ]
 
@@ -503,10 +518,11 @@ class _Article:
         """Drops "the", possessives and punctuation at the edges; a person's name also loses country words
         NER glued to it ("Belarus Alexander Lukashenko") and gains name words it cut off."""
         tokens = list(span)
-        while tokens and (tokens[0].lower_ == "the" or tokens[0].is_punct):
+        while tokens and (tokens[0].lower_ == "the" or tokens[0].is_punct or tokens[0].is_space):
             tokens.pop(0)
         while tokens and (
-            tokens[-1].tag_ == "POS"
+            tokens[-1].is_space  # NER may run a heading's name into the blank line after it
+            or tokens[-1].tag_ == "POS"
             or (tokens[-1].is_punct and tokens[-1].text != ".")
             or tokens[-1].lower_ in _ACRONYM_SKIPPED_WORDS  # "Department of Labor and"
         ):
@@ -1013,7 +1029,7 @@ class _Article:
             turn = self.turn_at(sentence.end_char - 1)
             if turn is not None and self.turns[turn].speaker is None and sentence.text.rstrip().endswith("?"):
                 continue  # a reporter's question asserts nothing of the actors in it
-            narration = turn is None
+            narration = turn is None or self.turns[turn].statement
             for token in sentence:
                 if self.in_quote(token.idx):
                     continue
@@ -1082,20 +1098,18 @@ class _Article:
             for agent in event.agents:
                 if not any(agent in quoted_by[group] for group in running_over):
                     self.add_evidence(agent, start, end)
-        for group in long_groups:
-            for quote in self.quotes_by_group[group]:
-                for speaker in quoted_by[group]:
-                    self.add_evidence(speaker, quote.start, quote.end)
         sentences = list(self.doc.sents)
         sentence_ends = [sentence.end_char for sentence in sentences]
+        for group in long_groups:
+            for quote in self.quotes_by_group[group]:
+                # Sentence by sentence, as the stance model reads them: one long quote would blur its parts.
+                for start, end in _sentence_pieces(sentences, sentence_ends, quote.start, quote.end):
+                    for speaker in quoted_by[group]:
+                        self.add_evidence(speaker, start, end)
         for index, speaker in self.speaker_of_turn.items():
             turn = self.turns[index]
-            for sentence in sentences[bisect.bisect_right(sentence_ends, turn.start) :]:
-                if sentence.start_char >= turn.end:
-                    break
-                self.add_evidence(
-                    speaker, max(sentence.start_char, turn.start), min(sentence.end_char, turn.end)
-                )
+            for start, end in _sentence_pieces(sentences, sentence_ends, turn.start, turn.end):
+                self.add_evidence(speaker, start, end)
 
     def is_long(self, group: int) -> bool:
         words = sum(len(self.text[q.start : q.end].split()) for q in self.quotes_by_group[group])
@@ -1178,6 +1192,18 @@ def _merge_into(
     for key, cluster in by_key.items():
         if cluster is source:
             by_key[key] = target
+
+
+def _sentence_pieces(
+    sentences: list[Span], sentence_ends: list[int], start: int, end: int
+) -> list[tuple[int, int]]:
+    """The character spans of `start:end` cut at the sentence boundaries of `sentences` (ends ascending)."""
+    pieces = []
+    for sentence in sentences[bisect.bisect_right(sentence_ends, start) :]:
+        if sentence.start_char >= end:
+            break
+        pieces.append((max(sentence.start_char, start), min(sentence.end_char, end)))
+    return pieces
 
 
 def _without_contained(evidence: list[str]) -> list[str]:

@@ -88,6 +88,32 @@ def test_quote_running_over_two_paragraphs_belongs_to_its_speaker(extractor):
     assert "We will defend every inch of our territory." in marsh.evidence
 
 
+def test_a_quote_of_several_sentences_is_evidence_sentence_by_sentence(extractor):
+    text = (
+        '"We have stopped the shelling. We want a settlement and we are ready to talk. But if they attack '
+        'our villages again, we will answer," said Omar Said Tahir, a rebel commander.'
+    )
+    tahir = by_name(extractor.extract(text), "Omar Said Tahir")
+    assert "We have stopped the shelling." in tahir.evidence
+    assert "We want a settlement and we are ready to talk." in tahir.evidence
+    assert "But if they attack our villages again, we will answer" in tahir.evidence
+
+
+def test_a_statement_attributable_to_a_spokesperson_is_theirs(extractor):
+    text = (
+        "Office of the Spokesperson\n\n"
+        "The following is attributable to Spokesperson Clara Voss:\n\n"
+        "Secretary Holm met Foreign Minister Adeyemi of Nigeria today in Lagos. "
+        "We look forward to deeper trade ties with Nigeria in the coming year."
+    )
+    actors = extractor.extract(text)
+    voss = by_name(actors, "Clara Voss")
+    assert "We look forward to deeper trade ties with Nigeria in the coming year." in voss.evidence
+    # The statement's narration still counts: Holm acts in it.
+    assert any("met Foreign Minister" in evidence for evidence in by_name(actors, "Holm").evidence)
+    assert "Office of the Spokesperson" in names(actors)  # the heading's name without the blank line
+
+
 def test_quote_after_its_speaker_and_pronoun_continuation(extractor):
     text = (
         '"The sanctions must be lifted before any talks," said Peter Lindqvist, a spokesman for the alliance.\n\n'
