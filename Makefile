@@ -15,9 +15,11 @@ OUT ?=
 SHARED ?= $(abspath ../shared)
 GOLD ?= $(SHARED)/data/gold/dev.jsonl
 STANCE ?= trained
+MODEL ?= newsstance-pipeline
+METRIC ?= stance_macro_f1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run infer eval-stance experiment train-stance test test-fast lint ui clean
+.PHONY: help setup run infer eval-stance experiment promote train-stance test test-fast lint ui clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +48,9 @@ eval-stance: setup ## Score actors + stance on gold articles: make eval-stance [
 experiment: setup ## Run a named experiment from experiments/experiment/ (a sweep: MLflow parent + child runs): make experiment NAME=stance_backends
 	@test -n "$(NAME)" || { echo "usage: make experiment NAME=<one of: $$(ls experiments/experiment | sed 's/.yaml//' | tr '\n' ' ')>"; exit 2; }
 	$(BIN)/python -m pipeline -m experiment=$(NAME) $(ARGS)
+
+promote: setup ## Move @champion to @challenger if its evaluation scored higher: make promote [MODEL=..] [METRIC=..]
+	$(BIN)/python -m pipeline.registry --tracking-uri sqlite:///$(CURDIR)/mlflow.db --model $(MODEL) --metric $(METRIC)
 
 train-stance: setup ## Retrain the shipped stance model from the shared corpora; registers it as @champion in MLflow
 	$(BIN)/python -m pipeline.stance.train --data-dir "$(SHARED)/data" --tracking-uri sqlite:///$(CURDIR)/mlflow.db --artifact-root $(CURDIR)/mlartifacts

@@ -57,6 +57,7 @@ class RunSummary:
     # The cleaned text of the articles the report shows, by id (an evaluation redraws the report).
     texts: dict[str, str] = field(default_factory=dict)
     evaluation: dict[str, Any] | None = None  # the scores against gold, when the config names a gold file
+    model_version: int | None = None  # the registered pipeline model's version, when `registry.register`
 
 
 def run_pipeline(cfg: DictConfig) -> RunSummary:
@@ -76,6 +77,10 @@ def run_pipeline(cfg: DictConfig) -> RunSummary:
         summary = run_stages(cfg, tracker)
         if gold is not None:
             summary.evaluation = evaluate_run(summary, gold, cfg, tracker)
+        if cfg.registry.register:
+            from pipeline.registry import log_pipeline_model
+
+            summary.model_version = log_pipeline_model(cfg)
         return summary
 
 
@@ -135,14 +140,16 @@ def selected_stages(stages: list[str]) -> list[str]:
     return [name for name in STAGE_ORDER if name in stages]
 
 
-def build_stage(name: str, cfg: DictConfig, tracker: Tracker) -> Stage:
-    """Loads the stage's model once (backends come from the config's `_target_`) and logs its params."""
+def build_stage(name: str, cfg: DictConfig, tracker: Tracker | None = None) -> Stage:
+    """Loads the stage's model once (backends come from the config's `_target_`); logs its params to
+    `tracker` when given (the registered pipeline model builds its stages outside any run)."""
     # Imported here so a run without a stage does not pay for importing its model stack.
     if name == "summarize":
         from pipeline.summarize import summarize
 
         summarizer = instantiate(cfg.summarizer)
-        tracker.log_params(summarizer.params(), prefix="summarizer_resolved")
+        if tracker is not None:
+            tracker.log_params(summarizer.params(), prefix="summarizer_resolved")
         apply = partial(summarize, summarizer=summarizer, batch_size=cfg.summarize_batch_size)
         return Stage(name, apply, getattr(summarizer, "token_counts", {}))
     if name == "actors":
@@ -153,7 +160,8 @@ def build_stage(name: str, cfg: DictConfig, tracker: Tracker) -> Stage:
     from pipeline.stance import classify_stance
 
     classifier = instantiate(cfg.stance)
-    tracker.log_params(classifier.params(), prefix="stance_resolved")
+    if tracker is not None:
+        tracker.log_params(classifier.params(), prefix="stance_resolved")
     return Stage(name, partial(classify_stance, classifier=classifier, batch_size=cfg.stance_batch_size))
 
 
