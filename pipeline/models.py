@@ -18,8 +18,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -173,12 +177,48 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> Path:
     return out_dir
 
 
+def weights_params(model: str | None, model_dir: str, gguf: GGUFSpec | None) -> dict[str, str | None]:
+    """Tracking params naming the weights that `resolve_model_dir(model, gguf, ...)` resolved to `model_dir`."""
+    return {
+        "model": model,
+        "model_dir": model_dir,
+        "gguf_file": gguf.file_name if gguf else None,
+        "gguf_sha256": gguf.sha256 if gguf else None,
+    }
+
+
 def pretrained_kwargs(model_dir: str, trust_remote_code: bool = False) -> dict[str, bool]:
     """Keyword arguments for `from_pretrained` that refuse pickled weights when safetensors are present."""
     kwargs = {"trust_remote_code": trust_remote_code}
     if Path(model_dir).is_dir() and any(Path(model_dir).glob("*.safetensors")):
         kwargs["use_safetensors"] = True
     return kwargs
+
+
+def load_pretrained(
+    model_class: type,
+    model_dir: str,
+    device: torch.device,
+    dtype: str = "float32",
+    padding_side: str = "right",
+    trust_remote_code: bool = False,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The model in `model_dir`, on `device` in eval mode, and its tokenizer (padding with EOS if it has no pad).
+
+    `model_class` is an `AutoModel...` class or a `PreTrainedModel` subclass; `dtype` a torch dtype's name.
+    """
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        model_dir, padding_side=padding_side, trust_remote_code=trust_remote_code
+    )
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = model_class.from_pretrained(
+        model_dir, dtype=getattr(torch, dtype), **pretrained_kwargs(model_dir, trust_remote_code)
+    )
+    model.to(device).eval()
+    return model, tokenizer
 
 
 def file_sha256(path: Path) -> str:

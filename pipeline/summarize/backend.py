@@ -6,13 +6,13 @@ partial summaries are joined and, when that is still longer than a summary, summ
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import torch
 from transformers import (
-    AutoTokenizer,
     BatchEncoding,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -20,7 +20,7 @@ from transformers import (
     StoppingCriteriaList,
 )
 
-from pipeline.models import GGUFSpec, pick_device, pretrained_kwargs, resolve_model_dir
+from pipeline.models import GGUFSpec, load_pretrained, pick_device, resolve_model_dir, weights_params
 from pipeline.summarize import Summary
 from pipeline.summarize.chunking import split_into_chunks, split_sentences
 from pipeline.summarize.cleanup import clean_summary
@@ -84,17 +84,11 @@ class ModelSummarizer:
         self.batch_size, self.dtype = batch_size, dtype
         self.model_dir = resolve_model_dir(model, gguf, cache_dir)
         self.device = pick_device(device)
-        self.tokenizer = AutoTokenizer.from_pretrained(
-            self.model_dir, padding_side=self.padding_side, trust_remote_code=trust_remote_code
+        self.model, self.tokenizer = load_pretrained(
+            self.model_class, self.model_dir, self.device, dtype, self.padding_side, trust_remote_code
         )
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = self.model_class.from_pretrained(
-            self.model_dir,
-            dtype=getattr(torch, dtype),
-            **pretrained_kwargs(self.model_dir, trust_remote_code),
-        )
-        self.model.to(self.device).eval()
+        # Tokens read and written by generate() so far, for throughput metrics.
+        self.token_counts: Counter[str] = Counter()
         self.stop_token_ids = sorted(
             {*as_list(self.model.generation_config.eos_token_id), *as_list(self.tokenizer.eos_token_id)}
         )
@@ -184,20 +178,22 @@ class ModelSummarizer:
         new_tokens = output[:, prompt_tokens:]
         ran_to_cap = new_tokens.shape[1] >= self.generation.max_new_tokens
         stops = torch.tensor([*self.stop_token_ids, self.tokenizer.pad_token_id], device=new_tokens.device)
-        stopped = torch.isin(new_tokens, stops).any(dim=1).tolist()
+        is_stop = torch.isin(new_tokens, stops)
+        stopped = is_stop.any(dim=1)
+        # A finished sequence is padded to the batch's length; count its tokens up to its stop token.
+        generated = torch.where(stopped, is_stop.int().argmax(dim=1) + 1, new_tokens.shape[1])
+        self.token_counts["prompt_tokens"] += int(inputs["attention_mask"].sum())
+        self.token_counts["generated_tokens"] += int(generated.sum())
         texts_out = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         return [
             Generated(text.strip(), ran_to_cap and not stop)
-            for text, stop in zip(texts_out, stopped, strict=True)
+            for text, stop in zip(texts_out, stopped.tolist(), strict=True)
         ]
 
     def params(self) -> dict[str, str | int | float | bool | None]:
         return {
             "backend": self.backend,
-            "model": self.model_ref,
-            "model_dir": self.model_dir,
-            "gguf_file": self.gguf.file_name if self.gguf else None,
-            "gguf_sha256": self.gguf.sha256 if self.gguf else None,
+            **weights_params(self.model_ref, self.model_dir, self.gguf),
             "device": str(self.device),
             "dtype": self.dtype,
             "max_input_tokens": self.max_input_tokens,
