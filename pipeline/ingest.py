@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import html
 import io
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,17 @@ FURNITURE_LINE = re.compile(
 )
 INLINE_SPACE = re.compile(r"[^\S\n]+")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n+")
+# Terminal colour codes, then control characters other than tab and newline: never article text.
+CONTROL_CHARS = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A scraped page rather than its text: its markup would otherwise reach the models as words.
+HTML_MARKUP = re.compile(r"<(?:html|body|head|div|p|br|span|script|style|article|a\s)\b[^>]*>", re.IGNORECASE)
+HTML_BLOCK_TAGS = frozenset(
+    {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "article", "section", "tr"}
+)
+HTML_SKIPPED_TAGS = frozenset({"script", "style", "head", "noscript", "template"})
+# Past this a record is not one article (the longest of the ~19,000 in ../shared is 177,000 characters),
+# and spaCy refuses texts over 1,000,000 characters.
+MAX_TEXT_CHARS = 500_000
 
 
 @dataclass(frozen=True)
@@ -60,11 +73,17 @@ class RecordError(ValueError):
     """A record is unusable; the message is the reason recorded in rejected.jsonl."""
 
 
-def ingest(path: str | Path, data_format: str = "auto", limit: int | None = None) -> IngestResult:
+def ingest(
+    path: str | Path,
+    data_format: str = "auto",
+    limit: int | None = None,
+    max_text_chars: int = MAX_TEXT_CHARS,
+) -> IngestResult:
     """Reads `path` into a Dataset of valid articles and a list of rejections.
 
     Ids must be unique: a later record with an id already seen is rejected, the first is kept.
-    `limit` keeps the first N valid articles (later records are not read).
+    `limit` keeps the first N valid articles (later records are not read). A text longer than
+    `max_text_chars` after cleaning is rejected.
     """
     path = Path(path)
     if not path.exists():
@@ -84,7 +103,7 @@ def ingest(path: str | Path, data_format: str = "auto", limit: int | None = None
         try:
             if isinstance(raw, RecordError):
                 raise raw
-            article = validate_article(raw)
+            article = validate_article(raw, max_text_chars)
             if article["id"] in first_seen:
                 raise RecordError(f"duplicate id (first seen at {first_seen[article['id']]})")
         except RecordError as error:
@@ -113,7 +132,7 @@ def detect_format(path: Path) -> str:
     return by_suffix[suffix]
 
 
-def validate_article(raw: Any) -> dict[str, str]:
+def validate_article(raw: Any, max_text_chars: int = MAX_TEXT_CHARS) -> dict[str, str]:
     """Returns the record's fields as strings with clean text, or raises RecordError with the reason."""
     if not isinstance(raw, dict):
         raise RecordError(f"record is a {type(raw).__name__}, not an object")
@@ -130,7 +149,12 @@ def validate_article(raw: Any) -> dict[str, str]:
     check_decodable("text", text)
     article = {"id": str(article_id).strip(), "text": clean_text(text)}
     if not article["text"]:
-        raise RecordError("text is empty after removing whitespace and page furniture")
+        raise RecordError("text is empty after removing whitespace, markup and page furniture")
+    if len(article["text"]) > max_text_chars:
+        raise RecordError(
+            f"text is {len(article['text']):,} characters, over the limit of {max_text_chars:,} "
+            "(data.max_text_chars): not one article?"
+        )
     for name in OPTIONAL_FIELDS:
         value = raw.get(name)
         if value is not None and not isinstance(value, str | int | float):
@@ -147,8 +171,11 @@ def check_decodable(field: str, value: str) -> None:
 
 
 def clean_text(text: str) -> str:
-    """Normalises whitespace (paragraphs kept as blank-line breaks) and drops page-furniture lines."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    """Normalises whitespace (paragraphs kept as blank-line breaks) and drops control characters, HTML
+    markup (for a scraped page, its visible text) and page-furniture lines."""
+    if HTML_MARKUP.search(text):
+        text = html_to_text(text)
+    text = CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " "))
     paragraphs = []
     for paragraph in PARAGRAPH_BREAK.split(text):
         lines = [INLINE_SPACE.sub(" ", line).strip() for line in paragraph.split("\n")]
@@ -156,6 +183,37 @@ def clean_text(text: str) -> str:
         if kept:
             paragraphs.append(" ".join(kept))
     return "\n\n".join(paragraphs)
+
+
+class _VisibleText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in HTML_SKIPPED_TAGS:
+            self.skipping += 1
+        elif tag in HTML_BLOCK_TAGS:
+            self.pieces.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in HTML_SKIPPED_TAGS:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in HTML_BLOCK_TAGS:
+            self.pieces.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.pieces.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """The text a browser would show for `markup`: tags, scripts and styles gone, entities decoded."""
+    parser = _VisibleText()
+    parser.feed(markup)
+    parser.close()
+    return html.unescape("".join(parser.pieces))
 
 
 def record_id(raw: Any) -> str | None:

@@ -28,6 +28,7 @@ from pipeline.run import build_stage, prediction_record, selected_stages
 class PipelineModel(PythonModel):
     def load_context(self, context: PythonModelContext) -> None:
         cfg = OmegaConf.load(context.artifacts["config"])
+        self.max_text_chars = cfg.data.max_text_chars
         self.stages = [build_stage(name, cfg) for name in selected_stages(cfg.stages)]
 
     def predict(
@@ -44,7 +45,7 @@ class PipelineModel(PythonModel):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "articles.jsonl"
             path.write_text("".join(json.dumps(record, default=str) + "\n" for record in records))
-            ingested = ingest(path, "jsonl")
+            ingested = ingest(path, "jsonl", max_text_chars=self.max_text_chars)
         if ingested.rejected:
             reasons = "; ".join(f"{r.id or r.location}: {r.reason}" for r in ingested.rejected[:10])
             raise ValueError(f"{len(ingested.rejected)} article(s) rejected: {reasons}")

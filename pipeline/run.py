@@ -101,7 +101,7 @@ def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
 
     timings: Counter[str] = Counter()
     started = time.perf_counter()
-    ingested = ingest(cfg.data.path, cfg.data.format, cfg.data.limit)
+    ingested = ingest(cfg.data.path, cfg.data.format, cfg.data.limit, cfg.data.max_text_chars)
     timings["ingest"] += time.perf_counter() - started
     write_rejections(output_dir / "rejected.jsonl", ingested.rejected)
     tracker.log_input(ingested.dataset, Path(cfg.data.path), name=Path(cfg.data.path).name)
