@@ -22,6 +22,11 @@ def run_and_report(cfg: DictConfig) -> str:
 
         print(format_report(summary.evaluation))
     print(f"outputs: {summary.output_dir.resolve()}")
+    if summary.unlogged:
+        print(
+            f"NOT TRACKED: MLflow at {summary.tracking_uri} was unreachable; not logged: {', '.join(summary.unlogged)}"
+        )
+        return summary.run_id
     print(f"mlflow run: {summary.run_id} ({summary.tracking_uri})")
     print(f"open the UI: mlflow ui --backend-store-uri {summary.tracking_uri}")
     return summary.run_id

@@ -58,6 +58,7 @@ class RunSummary:
     texts: dict[str, str] = field(default_factory=dict)
     evaluation: dict[str, Any] | None = None  # the scores against gold, when the config names a gold file
     model_version: int | None = None  # the registered pipeline model's version, when `registry.register`
+    unlogged: list[str] = field(default_factory=list)  # what did not reach an unreachable tracking store
 
 
 def run_pipeline(cfg: DictConfig) -> RunSummary:
@@ -77,10 +78,13 @@ def run_pipeline(cfg: DictConfig) -> RunSummary:
         summary = run_stages(cfg, tracker)
         if gold is not None:
             summary.evaluation = evaluate_run(summary, gold, cfg, tracker)
-        if cfg.registry.register:
+        if cfg.registry.register and tracker.unreachable is None:
             from pipeline.registry import log_pipeline_model
 
             summary.model_version = log_pipeline_model(cfg)
+        elif cfg.registry.register:
+            tracker.unlogged.append("the pipeline model")
+        summary.unlogged = tracker.unlogged
         return summary
 
 

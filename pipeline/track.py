@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import subprocess
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
@@ -14,15 +16,25 @@ from typing import Any
 
 import datasets
 import mlflow
+import requests
 from mlflow.data.huggingface_dataset import from_huggingface
+from mlflow.exceptions import MlflowException
 
 # MLflow caps a param value at 6000 characters; longer values (prompts) are cut with a marker.
 MAX_PARAM_CHARS = 6000
+log = logging.getLogger(__name__)
+# What a tracking call raises when the store cannot be reached (MLflow wraps most of it in MlflowException).
+UNREACHABLE_ERRORS = (MlflowException, requests.exceptions.RequestException, OSError)
 RECORDED_PACKAGES = ("torch", "transformers", "datasets", "spacy", "scikit-learn", "mlflow", "hydra-core")
 
 
 class Tracker:
-    """Opens an MLflow run on enter and always closes it on exit, marked FAILED if the job raised."""
+    """Opens an MLflow run on enter and always closes it on exit, marked FAILED if the job raised.
+
+    Tracking must never cost a job its results: if the tracking server cannot be reached (at the start
+    or half way), the tracker stops calling it, the job carries on and keeps its outputs, and
+    `unlogged` lists what did not reach MLflow (printed at the end). A sqlite store has no such outage.
+    """
 
     def __init__(
         self,
@@ -38,39 +50,78 @@ class Tracker:
         self.run_name = run_name
         self.parent_run_id = parent_run_id  # a sweep's parent run (pipeline/sweep.py): this run is its child
         self.run: mlflow.ActiveRun | None = None
+        self.unreachable: str | None = None  # the error that took the tracking store out of reach
+        self.unlogged: list[str] = []
 
     def __enter__(self) -> Tracker:
         mlflow.set_tracking_uri(self.tracking_uri)
+        self._call("the run", self._start_run)
+        return self
+
+    def _start_run(self) -> None:
         experiment_id = experiment_id_for(self.experiment_name, self.artifact_root)
         self.run = mlflow.start_run(
             experiment_id=experiment_id, run_name=self.run_name, parent_run_id=self.parent_run_id
         )
         mlflow.set_tags(reproducibility_tags())
-        return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         if error is not None:
-            mlflow.set_tag("error", f"{kind.__name__ if kind else 'Error'}: {error}"[:MAX_PARAM_CHARS])
-        mlflow.end_run(status="FINISHED" if error is None else "FAILED")
+            self._call(
+                "the error tag",
+                mlflow.set_tag,
+                "error",
+                f"{kind.__name__ if kind else 'Error'}: {error}"[:MAX_PARAM_CHARS],
+            )
+        status = "FINISHED" if error is None else "FAILED"
+        if self.unreachable is None:
+            self._call("the run's end", mlflow.end_run, status=status)
+        else:
+            self.unlogged.append("the run's end")
+            # end_run forgets the run locally before it calls the store; the call fails, but without it
+            # a later run in this process (a sweep's next job, a test) would start nested under this one.
+            with contextlib.suppress(*UNREACHABLE_ERRORS):
+                mlflow.end_run(status=status)
+        if self.unreachable is not None:
+            log.warning(
+                "MLflow at %s was unreachable (%s); not logged: %s. The outputs are complete on disk.",
+                self.tracking_uri,
+                self.unreachable,
+                ", ".join(self.unlogged),
+            )
+
+    def _call(self, what: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Runs one tracking call; after a failure to reach the store, records `what` instead of calling."""
+        if self.unreachable is None:
+            try:
+                function(*args, **kwargs)
+                return
+            except UNREACHABLE_ERRORS as error:
+                self.unreachable = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+        self.unlogged.append(what)
 
     @property
     def run_id(self) -> str:
-        assert self.run is not None, "Tracker used outside its with-block"
-        return self.run.info.run_id
+        """The MLflow run's id; empty when the tracking store could not be reached."""
+        return self.run.info.run_id if self.run is not None else ""
 
     def log_config(self, config: Mapping[str, Any], path: Path) -> None:
         """Logs the resolved config as flat params and as a YAML artifact (already written at `path`)."""
         self.log_params(config)
-        mlflow.log_artifact(str(path))
+        self.log_artifact(path)
 
     def log_params(self, params: Mapping[str, Any], prefix: str = "") -> None:
         flat = flatten(params, prefix)
-        mlflow.log_params({key: shorten(value) for key, value in flat.items()})
+        self._call(
+            f"params {prefix or 'config'}",
+            mlflow.log_params,
+            {key: shorten(value) for key, value in flat.items()},
+        )
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
-        mlflow.log_metrics(dict(metrics))
+        self._call(f"{len(metrics)} metrics", mlflow.log_metrics, dict(metrics))
 
     def log_input(self, dataset: datasets.Dataset, source: Path, name: str) -> None:
         """Records the ingested dataset (schema, row count, content digest) and the file it came from."""
@@ -78,10 +129,10 @@ class Tracker:
             # MLflow registers its local-file source twice and warns that the path is ambiguous.
             warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
             logged = from_huggingface(dataset, source=str(source.resolve()), name=name)
-        mlflow.log_input(logged, context="inference")
+        self._call("the input dataset", mlflow.log_input, logged, context="inference")
 
     def log_artifact(self, path: Path) -> None:
-        mlflow.log_artifact(str(path))
+        self._call(f"artifact {path.name}", mlflow.log_artifact, str(path))
 
 
 def experiment_id_for(name: str, artifact_root: str) -> str:
