@@ -241,3 +241,10 @@ def test_overlapping_evidence_merges_into_one_mark() -> None:
     html, found = highlight_evidence("zero one two three <four>", actors)
     assert str(html) == 'zero <mark class="stance-other" title="A, B">one two three</mark> &lt;four&gt;'
     assert found == {"one two", "two three"}
+
+
+def test_run_with_actors_but_no_stance_stage(tmp_path: Path) -> None:
+    unlabelled = {"name": "Anna Berg", "aliases": [], "type": "person", "evidence": ["Berg warned Oslo."]}
+    folder = write_run(tmp_path / "run", [{"id": "x", "title": "T", "actors": [unlabelled]}])
+    html = write_report(folder, {"articles_in": 1.0}, {"x": "Berg warned Oslo."}).read_text()
+    assert "Anna Berg" in html and '<mark class="stance-' in html
