@@ -54,11 +54,15 @@ def average_sentence_probabilities(
     evidence: list[list[str]],
     aliases: list[list[str]] | None,
     score_sentences: SentenceScorer,
+    strongest: int | None = None,
 ) -> np.ndarray:
-    """Each actor's probabilities: the mean over its evidence sentences of `score_sentences`' rows.
+    """Each actor's probabilities: the mean of `score_sentences`' rows over its evidence sentences, or
+    over its `strongest` sentences, those whose rows put most on one label (ties: evidence order).
 
     `score_sentences(names, sentences)` scores (actor names, sentence) pairs; each distinct pair is
     scored once, so asking for an actor and for its sentences one by one in the same call costs nothing.
+    Keeping only the strongest sentences judges an actor by its main message, not by how many of its
+    sentences are neutral or off-topic (the guideline's "dominant posture").
     """
     aliases = aliases if aliases is not None else [[] for _ in actors]
     pair_index: dict[tuple[tuple[str, ...], str], int] = {}
@@ -76,7 +80,14 @@ def average_sentence_probabilities(
         return np.zeros((0, len(LABELS)))
     pairs = list(pair_index)
     scores = score_sentences([list(names) for names, _ in pairs], [sentence for _, sentence in pairs])
-    return np.stack([scores[indices].mean(axis=0) for indices in actor_pairs])
+    return np.stack([strongest_rows(scores[indices], strongest).mean(axis=0) for indices in actor_pairs])
+
+
+def strongest_rows(rows: np.ndarray, count: int | None) -> np.ndarray:
+    """The `count` rows with the largest maximum probability, in their original order; all if None."""
+    if count is None or count >= len(rows):
+        return rows
+    return rows[np.sort(np.argsort(-rows.max(axis=1), kind="stable")[:count])]
 
 
 def classify_stance(

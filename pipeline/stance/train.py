@@ -138,7 +138,11 @@ def build_artifact(config: DictConfig, output_dir: Path, device: str) -> dict[st
             "clause_parser": {"model": config.clause_parser, "version": clauses.version},
             "cues": cues,
         },
-        "blend": {"prototype_weight": config.prototype_weight, "temperature": zero_shot.temperature},
+        "blend": {
+            "prototype_weight": config.prototype_weight,
+            "temperature": zero_shot.temperature,
+            "strongest_sentences": config.strongest_sentences,
+        },
         "training": {
             "data_sha256": data_digest(rows),
             "seed": config.seed,

@@ -95,3 +95,17 @@ def test_fields_the_actors_stage_adds_are_kept():
 def test_averaging_refuses_an_actor_without_evidence():
     with pytest.raises(ValueError, match="'Peru' has no evidence"):
         average_sentence_probabilities(["Peru"], [[]], None, KeywordClassifier().score_sentences)
+
+
+def test_averaging_over_the_strongest_sentences_ignores_weaker_ones():
+    evidence = [["They met on Monday.", "An attack was launched.", "There were talks on Monday."]]
+    scorer = KeywordClassifier().score_sentences
+
+    def mean_over(strongest):
+        return average_sentence_probabilities(["Peru"], evidence, None, scorer, strongest)[0]
+
+    # The neutral sentence (uniform) drops out first; of the two tied keyword sentences the earlier stays.
+    np.testing.assert_allclose(mean_over(2), [0.45, 0.45, 0.1])
+    np.testing.assert_allclose(mean_over(1), [0.8, 0.1, 0.1])
+    np.testing.assert_allclose(mean_over(5), mean_over(None))
+    np.testing.assert_allclose(mean_over(None), [(0.9 + 1 / 3) / 3, (0.9 + 1 / 3) / 3, (0.2 + 1 / 3) / 3])

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import spacy
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
-from pipeline.stance import LABELS
-from pipeline.stance.train import build_artifact, fit_head, load_training_config, main
+from pipeline.stance import LABELS, average_sentence_probabilities
+from pipeline.stance.train import DEFAULT_CONFIG, build_artifact, fit_head, load_training_config, main
 from pipeline.stance.trained import (
     HEAD_FILE,
     METADATA_FILE,
@@ -64,6 +65,22 @@ def test_a_neutral_sentence_weighs_less_than_a_stance(trained_classifier):
     threat, neutral, both = probabilities.max(axis=1)
     assert neutral < threat
     assert LABELS[probabilities[2].argmax()] == "aggressive" and both < threat
+
+
+def test_an_actor_is_judged_by_its_strongest_sentences(trained_classifier):
+    evidence = [
+        "Chile's foreign minister arrived in Lima on Monday.",
+        "Chile threatened to expel the diplomats.",
+        "Chile has a population of about 19 million.",
+        "The talks took place at the foreign ministry.",
+    ]
+    strongest = trained_classifier.blend["strongest_sentences"]
+    assert strongest == OmegaConf.load(DEFAULT_CONFIG).strongest_sentences < len(evidence)
+    judged = trained_classifier.predict_proba(["Chile"], [evidence])[0]
+    diluted = average_sentence_probabilities(["Chile"], [evidence], None, trained_classifier.score_sentences)[
+        0
+    ]
+    assert LABELS[judged.argmax()] == "aggressive" and judged.max() > diluted.max()
 
 
 def test_shipped_artifact_recorded_its_dev_scores():
