@@ -21,6 +21,13 @@ def run_and_report(cfg: DictConfig) -> str:
         from pipeline.eval_stance import format_report
 
         print(format_report(summary.evaluation))
+    counts = summary.metrics
+    print(
+        f"done: {int(counts.get('articles_out_count', 0))} articles written "
+        f"({int(counts.get('resumed_shards_count', 0))} shards already done before this run), "
+        f"{int(counts['articles_rejected'])} rejected (rejected.jsonl), "
+        f"{int(counts.get('failed_articles_count', 0))} failed (failures.jsonl)"
+    )
     print(f"outputs: {summary.output_dir.resolve()}")
     if summary.unlogged:
         print(

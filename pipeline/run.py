@@ -8,6 +8,7 @@ interrupted job resumes instead of starting over.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections import Counter
@@ -20,11 +21,14 @@ from typing import Any
 import datasets
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
 from transformers import set_seed
 
 from pipeline.ingest import ingest, write_rejections
 from pipeline.report import write_report
 from pipeline.track import Tracker
+
+log = logging.getLogger(__name__)
 
 STAGE_ORDER = ("summarize", "actors", "stance")
 # Columns written to predictions.jsonl, in this order, when the stages produced them.
@@ -112,8 +116,10 @@ def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
 
     built = [build_stage(name, cfg, tracker) for name in stages]
     counts: Counter[str] = Counter()
-    shards = run_shards(ingested.dataset, built, output_dir / "shards", cfg.shard_size, timings, counts)
-    write_predictions(output_dir / "predictions.jsonl", shards, counts)
+    shards = run_shards(
+        ingested.dataset, built, output_dir / "shards", cfg.shard_size, cfg.max_failures, timings, counts
+    )
+    write_outputs(output_dir, shards, counts)
 
     elapsed_s = time.perf_counter() - started
     metrics = {
@@ -130,7 +136,7 @@ def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
     head = ingested.dataset.select(range(min(cfg.report.max_cards, len(ingested.dataset))))
     texts = dict(zip(head["id"], head["text"], strict=True))
     write_report(output_dir, metrics, texts, max_cards=cfg.report.max_cards)
-    for name in ("predictions.jsonl", "rejected.jsonl", "report.html"):
+    for name in ("predictions.jsonl", "rejected.jsonl", "failures.jsonl", "report.html"):
         tracker.log_artifact(output_dir / name)
     return RunSummary(output_dir, tracker.run_id, cfg.tracking.tracking_uri, metrics, texts)
 
@@ -169,34 +175,105 @@ def build_stage(name: str, cfg: DictConfig, tracker: Tracker | None = None) -> S
     return Stage(name, partial(classify_stance, classifier=classifier, batch_size=cfg.stance_batch_size))
 
 
+@dataclass
+class ShardFiles:
+    predictions: Path
+    failures: Path  # the shard's articles a stage failed on (may not exist: none failed)
+
+
+class StageFailure(Exception):
+    def __init__(self, stage: str, error: Exception):
+        super().__init__(f"stage {stage!r} failed: {type(error).__name__}: {error}")
+        self.stage, self.error = stage, error
+
+
 def run_shards(
     dataset: datasets.Dataset,
     stages: list[Stage],
     shards_dir: Path,
     shard_size: int,
+    max_failures: int,
     timings: Counter[str],
     counts: Counter[str],
-) -> Iterator[Path]:
-    """Yields each shard's predictions file in input order, running the stages only on shards not done yet.
+) -> Iterator[ShardFiles]:
+    """Yields each shard's files in input order, running the stages only on shards not done yet.
 
-    Adds each stage's seconds to `timings` and the number of shards found already done to `counts`.
+    A shard is done when its predictions and failures files together hold exactly its article ids.
+    An article that makes a stage raise is written to the failures file with the error (retried alone
+    first, so one bad article costs only itself); more than `max_failures` in a job means something
+    is wrong beyond single articles, and the job stops. Adds each stage's seconds to `timings`, and
+    shards resumed and articles failed to `counts`. Shows one progress bar over the articles, with ETA.
     """
     shards_dir.mkdir(parents=True, exist_ok=True)
     shard_count = (len(dataset) + shard_size - 1) // shard_size
-    for index in range(shard_count):
-        shard = dataset.select(range(index * shard_size, min((index + 1) * shard_size, len(dataset))))
-        shard_path = shards_dir / f"part-{index:05d}.jsonl"
-        if shard_path.exists() and read_ids(shard_path) == shard["id"]:
-            counts["resumed_shards"] += 1
-            yield shard_path
-            continue
-        print(f"shard {index + 1}/{shard_count}: {len(shard)} articles", flush=True)
-        for stage in stages:
-            started = time.perf_counter()
+    with tqdm(total=len(dataset), unit="article", desc="articles", dynamic_ncols=True) as progress:
+        for index in range(shard_count):
+            shard = dataset.select(range(index * shard_size, min((index + 1) * shard_size, len(dataset))))
+            files = ShardFiles(
+                shards_dir / f"part-{index:05d}.jsonl", shards_dir / f"part-{index:05d}.failed.jsonl"
+            )
+            if files.predictions.exists() and sorted(
+                read_ids(files.predictions) + read_ids(files.failures)
+            ) == sorted(shard["id"]):
+                counts["resumed_shards"] += 1
+                counts["failed_articles"] += len(read_ids(files.failures))
+                progress.update(len(shard))
+                yield files
+                continue
+            done, failures = apply_stages_isolating_failures(shard, stages, timings)
+            counts["failed_articles"] += len(failures)
+            if counts["failed_articles"] > max_failures:
+                raise RuntimeError(
+                    f"{counts['failed_articles']} articles failed, more than max_failures={max_failures}; "
+                    f"the last: {failures[-1]['id']!r}: {failures[-1]['error']}"
+                )
+            # Failures first: a shard counts as done only once its predictions file exists.
+            if failures:
+                write_jsonl_atomic(files.failures, iter(failures))
+            write_jsonl_atomic(files.predictions, (prediction_record(row) for row in done))
+            progress.update(len(shard))
+            yield files
+
+
+def apply_stages(shard: datasets.Dataset, stages: list[Stage], timings: Counter[str]) -> datasets.Dataset:
+    for stage in stages:
+        started = time.perf_counter()
+        try:
             shard = stage.apply(shard)
+        except Exception as error:
+            raise StageFailure(stage.name, error) from error
+        finally:
             timings[stage.name] += time.perf_counter() - started
-        write_jsonl_atomic(shard_path, (prediction_record(row) for row in shard))
-        yield shard_path
+    return shard
+
+
+def apply_stages_isolating_failures(
+    shard: datasets.Dataset, stages: list[Stage], timings: Counter[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The shard's rows after all stages, and a failure record (the article, the stage, the error) for
+    each article a stage raised on; when the whole shard fails, each article is run alone to find them."""
+    try:
+        return list(apply_stages(shard, stages, timings)), []
+    except StageFailure as failure:
+        if len(shard) == 1:
+            return [], [failure_record(shard[0], failure)]
+    done, failures = [], []
+    for row_index in range(len(shard)):
+        try:
+            done.extend(apply_stages(shard.select([row_index]), stages, timings))
+        except StageFailure as failure:
+            failures.append(failure_record(shard[row_index], failure))
+    return done, failures
+
+
+def failure_record(article: dict[str, Any], failure: StageFailure) -> dict[str, Any]:
+    """The article with `failed_stage` and `error` added: a failures file is itself input for a retry."""
+    log.warning("article %r failed in stage %r: %s", article["id"], failure.stage, failure.error)
+    return {
+        **article,
+        "failed_stage": failure.stage,
+        "error": f"{type(failure.error).__name__}: {failure.error}",
+    }
 
 
 def prediction_record(row: dict[str, Any]) -> dict[str, Any]:
@@ -204,6 +281,9 @@ def prediction_record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_ids(path: Path) -> list[str]:
+    """The ids in a shard file; none if it does not exist."""
+    if not path.exists():
+        return []
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line)["id"] for line in handle]
 
@@ -219,18 +299,25 @@ def write_jsonl_atomic(path: Path, records: Iterator[dict[str, Any]]) -> None:
     temporary.replace(path)
 
 
-def write_predictions(path: Path, shard_paths: Iterator[Path], counts: Counter[str]) -> None:
-    """Concatenates the shards into predictions.jsonl, streaming, and adds what they hold to `counts`."""
+def write_outputs(output_dir: Path, shards: Iterator[ShardFiles], counts: Counter[str]) -> None:
+    """Concatenates the shards into predictions.jsonl (streaming) and failures.jsonl, and adds what the
+    predictions hold to `counts`."""
+    failure_files: list[Path] = []
 
     def records() -> Iterator[dict[str, Any]]:
-        for shard_path in shard_paths:
-            with shard_path.open(encoding="utf-8") as handle:
+        for files in shards:
+            failure_files.append(files.failures)
+            with files.predictions.open(encoding="utf-8") as handle:
                 for line in handle:
                     record = json.loads(line)
                     count_record(record, counts)
                     yield record
 
-    write_jsonl_atomic(path, records())
+    write_jsonl_atomic(output_dir / "predictions.jsonl", records())
+    write_jsonl_atomic(
+        output_dir / "failures.jsonl",
+        (json.loads(line) for path in failure_files if path.exists() for line in path.open(encoding="utf-8")),
+    )
 
 
 def count_record(record: dict[str, Any], counts: Counter[str]) -> None:
