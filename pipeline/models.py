@@ -188,11 +188,13 @@ def weights_params(model: str | None, model_dir: str, gguf: GGUFSpec | None) -> 
 
 
 def pretrained_kwargs(model_dir: str, trust_remote_code: bool = False) -> dict[str, bool]:
-    """Keyword arguments for `from_pretrained` that refuse pickled weights when safetensors are present."""
-    kwargs = {"trust_remote_code": trust_remote_code}
-    if Path(model_dir).is_dir() and any(Path(model_dir).glob("*.safetensors")):
-        kwargs["use_safetensors"] = True
-    return kwargs
+    """Keyword arguments for `from_pretrained` that load safetensors weights only, never pickled ones.
+
+    A checkpoint (hub id or folder) with only `pytorch_model.bin` is refused with transformers' error:
+    unpickling a downloaded file can run code. GGUF files go through `convert_gguf` instead. Remote
+    code runs only when the config opts in (`trust_remote_code: true`).
+    """
+    return {"trust_remote_code": trust_remote_code, "use_safetensors": True}
 
 
 def load_pretrained(

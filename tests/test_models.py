@@ -160,7 +160,26 @@ def test_model_and_gguf_are_mutually_exclusive(tmp_path: Path) -> None:
 def test_hub_ids_and_folders_pass_through(tmp_path: Path) -> None:
     assert resolve_model_dir("facebook/bart-large-cnn", None, tmp_path) == "facebook/bart-large-cnn"
     assert resolve_model_dir(str(tmp_path), None, tmp_path / "cache") == str(tmp_path)
-    assert pretrained_kwargs("facebook/bart-large-cnn") == {"trust_remote_code": False}
+    assert pretrained_kwargs("facebook/bart-large-cnn") == {
+        "trust_remote_code": False,
+        "use_safetensors": True,
+    }
+
+
+def test_pickled_weights_are_refused(tmp_path: Path) -> None:
+    """A checkpoint with only pytorch_model.bin (a pickle: loading it can run code) is not loaded."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(
+        vocab_size=32, hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8
+    )
+    folder = tmp_path / "pickled"
+    folder.mkdir()
+    config.save_pretrained(folder)
+    torch.save(BertModel(config).state_dict(), folder / "pytorch_model.bin")
+    with pytest.raises(OSError, match="safetensors"):
+        BertModel.from_pretrained(str(folder), **pretrained_kwargs(str(folder)))
 
 
 def test_gguf_parts_become_a_safetensors_folder_once(tmp_path: Path, monkeypatch, caplog) -> None:

@@ -38,7 +38,7 @@ class SentenceEncoder:
         self.device = pick_device(device)
         self.batch_size = batch_size
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
-        self.model = AutoModel.from_pretrained(self.model_path).to(self.device).eval()
+        self.model = AutoModel.from_pretrained(self.model_path, use_safetensors=True).to(self.device).eval()
 
     @property
     def dimension(self) -> int:
