@@ -197,6 +197,7 @@ class ActorExtractor:
         excluded: Iterable[str],
         news_outlet_words: Iterable[str],
         non_actor_speakers: Iterable[str],
+        implied_roles: dict[str, list[str]] | None = None,
         max_evidence: int = 12,
         min_evidence_words: int = 3,
         min_quote_words: int = 5,
@@ -223,6 +224,10 @@ class ActorExtractor:
         self.rank_title_words = frozenset(fold(word) for word in rank_title_words)
         self.organisation_heads = frozenset(fold(word) for word in organisation_heads)
         self.role_nouns = frozenset(fold(noun) for noun in role_nouns)
+        self.implied_roles = {
+            fold(title): frozenset(fold(role) for role in roles)
+            for title, roles in (implied_roles or {}).items()
+        }
         # Words that make a name a body rather than a person ("Justice Department", "Foreign Ministry").
         self.organisation_words = self.organisation_heads | self.state_body_nouns | self.role_nouns
         self.group_nouns = frozenset(fold(noun) for noun in group_nouns)
@@ -269,6 +274,10 @@ class ActorExtractor:
         if word in self.title_words or word in self.role_nouns:
             return word
         return self.country_by_name.get(word) or self.country_by_demonym.get(word)
+
+    def with_implied(self, roles: set[str]) -> set[str]:
+        """`roles` and the roles they imply: a general is also a commander."""
+        return roles.union(*(self.implied_roles.get(role, ()) for role in roles))
 
     def strip_titles(self, surface: str) -> str:
         """`surface` without its leading titles, in its own spelling ("President Obama" -> "Obama")."""
@@ -446,8 +455,36 @@ class _Article:
             if turn.speaker and (key := self.extractor.speaker_key(turn.speaker)):
                 name = self.extractor.strip_titles(turn.speaker).title()
                 mentions.append(_Mention(turn.speaker, turn.label_start, "person", key, name_form=name))
+        mentions += self.missed_surnames(mentions)
         self.reconcile_kinds(mentions)
         return mentions
+
+    def missed_surnames(self, mentions: list[_Mention]) -> list[_Mention]:
+        """A lone proper noun NER left untagged that is the surname of exactly one person named in full
+        ("Gunness denied it" after "Christopher Gunness"): a person the article already introduced."""
+        by_surname: dict[str, set[str]] = {}
+        for mention in mentions:
+            if mention.kind == "person" and len(mention.key.split()) > 1:
+                by_surname.setdefault(mention.key.split()[-1], set()).add(mention.key)
+        covered = {index for mention in mentions if mention.tokens for index in mention.tokens}
+        found = []
+        for token in self.doc:
+            keys = by_surname.get(fold(token.text), set())
+            neighbours = self.doc[max(token.i - 1, 0) : token.i + 2]
+            if (
+                len(keys) == 1
+                and token.i not in covered
+                and token.pos_ == "PROPN"
+                and not token.ent_type_
+                and token.text[:1].isupper()
+                and not self.in_label(token.idx)
+                and all(other.i == token.i or other.pos_ != "PROPN" for other in neighbours)
+            ):
+                key = next(iter(keys))
+                found.append(
+                    _Mention(token.text, token.idx, "person", key, range(token.i, token.i + 1), token.text)
+                )
+        return found
 
     def unlabelled_names(self) -> list[Span]:
         """Proper names NER missed in apposition to a role: "the President of Pakistan, General Pervez Musharraf"."""
@@ -557,7 +594,7 @@ class _Article:
 
     def mention_of(self, ent: Span, label: str) -> _Mention | None:
         span = self.clean_span(ent, label)
-        if span is None:
+        if span is None or self.is_title_part(span):
             return None
         surface = span.text.rstrip(":;,")  # a token may keep a colon: "Putin:…I just said"
         key = self.acronyms.get(fold(surface), fold(surface))
@@ -591,6 +628,14 @@ class _Article:
         if label == "ORG" and not self.is_news_outlet(span):
             return _Mention(surface, span.start_char, "organisation", key, tokens, surface)
         return None  # a FAC that is no seat of government (a building, a bridge), a news outlet
+
+    def is_title_part(self, span: Span) -> bool:
+        """A title, or the end of one NER cut off as a name ("State" in "Secretary of State"): no actor."""
+        first = max(0, span.start - 3)  # the longest configured titles run to four words
+        return any(
+            fold(self.doc[start : span.end].text) in self.extractor.titles
+            for start in range(first, span.start + 1)
+        )
 
     def has_role_apposition(self, span: Span) -> bool:
         return any(
@@ -696,10 +741,11 @@ class _Article:
         for mention in mentions:
             if mention.tokens is None:
                 continue
-            cluster = by_key[(mention.kind, mention.key)]
             for index in mention.tokens:
-                self.cluster_at[index] = cluster
-            if cluster.type == "person":
+                self.cluster_at[index] = by_key[(mention.kind, mention.key)]
+        for mention in mentions:  # once every name has its cluster: "of Russia" after a role names a state
+            cluster = by_key[(mention.kind, mention.key)]
+            if mention.tokens is not None and cluster.type == "person":
                 cluster.roles.update(self.roles_before(mention.tokens.start))
                 cluster.roles.update(
                     self.roles_in_apposition(self.doc[mention.tokens.start : mention.tokens.stop])
@@ -789,7 +835,8 @@ class _Article:
         while index >= 0:
             token = self.doc[index]
             role = self.extractor.role_word(fold(token.text))
-            if not (role or token.lower_ in ("of", "the") or token.ent_type_ in ("GPE", "NORP")):
+            # "U.S. Army General David Dolan": the service between country and rank says nothing of either.
+            if not (role or token.lower_ in ("of", "the") or token.ent_type_ in ("GPE", "NORP", "ORG")):
                 break
             if role:
                 roles.add(role)
@@ -802,14 +849,27 @@ class _Article:
         nouns = [child for child in root.children if child.dep_ == "appos"]
         if root.dep_ == "appos":
             nouns.append(root.head)
-        roles: set[str] = set()
+        roles = set(self.states_of(root))  # "Foreign Minister Amina Diallo of Mali"
         for noun in nouns:
             if fold(noun.lemma_) in self.extractor.role_nouns:
                 roles.add(fold(noun.lemma_))
                 roles.update(
                     role for child in noun.children if (role := self.extractor.role_word(fold(child.text)))
                 )
+                roles.update(self.states_of(noun))  # "X, the President of Russia"
         return roles
+
+    def states_of(self, noun: Token) -> list[str]:
+        """The states in an of-phrase of `noun` ("President of Russia and Belarus"), by their common names."""
+        return [
+            state.name()
+            for of in noun.children
+            if of.dep_ == "prep" and of.lower_ == "of"
+            for obj in of.children
+            if obj.dep_ == "pobj"
+            for member in [obj, *obj.conjuncts]
+            if (state := self.cluster_at.get(member.i, _NO_CLUSTER)).type == "state"
+        ]
 
     def role_speaker(self, label: str, char: int) -> _Cluster:
         """The person a role-only label ("THE PRESIDENT") stands for, else a person named after the role."""
@@ -826,7 +886,11 @@ class _Article:
 
     def people_with_role(self, words: list[str], char: int, plural: bool) -> list[_Cluster]:
         """People introduced with all of these title words and one of these countries (if any are given); for
-        a singular, the one named last before `char`."""
+        a singular, the one named last before `char`.
+
+        A role of a country ("the Russian president") needs a person introduced with that country ("Vladimir
+        Petrov, the President of Russia"): "President Petrov" alone may lead another country.
+        """
         titles = {
             word for word in words if word in self.extractor.title_words or word in self.extractor.role_nouns
         }
@@ -837,7 +901,7 @@ class _Article:
             c
             for c in self.clusters
             if c.type == "person"
-            and titles <= c.roles
+            and titles <= self.extractor.with_implied(c.roles)
             and c.roles & self.extractor.rank_title_words
             <= titles  # "the President" is not the Vice President
             and (not countries or countries & c.roles)
@@ -950,12 +1014,7 @@ class _Article:
             return []
         words = [fold(child.text) for child in noun.children if child.dep_ in ("compound", "amod")]
         roles = [role for word in [*words, fold(noun.lemma_)] if (role := self.extractor.role_word(word))]
-        for of in (child for child in noun.children if child.dep_ == "prep" and child.lower_ == "of"):
-            for obj in (obj for obj in of.children if obj.dep_ == "pobj"):
-                for member in [obj, *obj.conjuncts]:
-                    state = self.cluster_at.get(member.i, _NO_CLUSTER)
-                    if state.type == "state":
-                        roles.append(state.name())
+        roles += self.states_of(noun)
         people = self.people_with_role(roles, noun.idx, noun.tag_ in _PLURAL_NOUN_TAGS)
         for person in people:
             person.aliases.setdefault(self.doc[noun.left_edge.i : noun.i + 1].text, None)
@@ -1097,7 +1156,7 @@ class _Article:
             }
             for agent in event.agents:
                 if not any(agent in quoted_by[group] for group in running_over):
-                    self.add_evidence(agent, start, end)
+                    self.add_evidence(agent, *self.own_part(event, agent, quoted_by, long_groups))
         sentences = list(self.doc.sents)
         sentence_ends = [sentence.end_char for sentence in sentences]
         for group in long_groups:
@@ -1110,6 +1169,21 @@ class _Article:
             turn = self.turns[index]
             for start, end in _sentence_pieces(sentences, sentence_ends, turn.start, turn.end):
                 self.add_evidence(speaker, start, end)
+
+    def own_part(
+        self, event: _Event, agent: _Cluster, quoted_by: dict[int, list[_Cluster]], long_groups: set[int]
+    ) -> tuple[int, int]:
+        """The part of the event's sentence around the event without another speaker's quote: in '"We
+        refuse," said X, and Y said "we agree"', X's words are no evidence of Y's stance."""
+        start, end = event.sentence.start_char, event.sentence.end_char
+        for quote in self.quotes:
+            if quote.group not in long_groups or agent in quoted_by[quote.group]:
+                continue
+            if start <= quote.start and quote.end <= event.char:
+                start = quote.end + 1  # after the closing mark
+            elif event.char < quote.start < end:
+                end = quote.start - 1  # before the opening mark
+        return start, end
 
     def is_long(self, group: int) -> bool:
         words = sum(len(self.text[q.start : q.end].split()) for q in self.quotes_by_group[group])
@@ -1133,9 +1207,14 @@ class _Article:
                 if previous.endswith(":"):
                     candidates = by_paragraph.get(first - 1, [])
             if candidates:
+                # The speech verb of the quote's own sentence first ("X concurred, saying "..." Y denied it"),
+                # then the nearest one.
                 nearest = min(
                     candidates,
-                    key=lambda e: min(min(abs(e.char - q.start), abs(e.char - q.end)) for q in parts),
+                    key=lambda e: (
+                        not any(e.sentence.start_char <= q.start < e.sentence.end_char for q in parts),
+                        min(min(abs(e.char - q.start), abs(e.char - q.end)) for q in parts),
+                    ),
                 )
                 quoted_by[group] = nearest.agents
         return quoted_by

@@ -215,3 +215,78 @@ def test_extract_actors_adds_a_typed_column_even_without_actors(extractor):
     assert result[0]["actors"] == []
     assert result[1]["actors"][0]["name"] == "Canada"
     assert result[1]["actors"][0]["evidence"] == ["Canada signed the treaty."]
+
+
+def test_a_title_ending_ner_cut_off_is_no_actor(extractor):
+    text = (
+        "Secretary of State Mara Lind met Foreign Minister Tomas Berg in Oslo. "
+        "The Deputy Secretary of State Ian Fell said the sanctions would stay."
+    )
+    actors = extractor.extract(text)
+    assert not {"State", "Secretary of State"} & names(actors)
+    assert by_name(actors, "Ian Fell").evidence == [
+        "The Deputy Secretary of State Ian Fell said the sanctions would stay."
+    ]
+
+
+def test_a_role_of_a_state_is_the_person_introduced_with_it(extractor):
+    text = (
+        "Vladimir Petrov, the President of Ruritania, met President Anna Weiss of Germany. "
+        "The President of Germany welcomed the deal."
+    )
+    weiss = by_name(extractor.extract(text), "Anna Weiss")
+    assert "The President of Germany welcomed the deal." in weiss.evidence
+
+
+def test_a_role_of_a_state_without_a_named_holder_stays_the_state(extractor):
+    text = (
+        "President Ivan Sorokin met Anna Weiss, the President of Germany. "
+        "The President of Ruritania warned that sanctions would hurt Europe."
+    )
+    actors = extractor.extract(text)
+    assert not any("would hurt Europe" in evidence for evidence in by_name(actors, "Ivan Sorokin").evidence)
+
+
+def test_a_commander_is_the_general_introduced_with_the_country(extractor):
+    text = (
+        "Today, U.S. Army General Mark Dolan presented his testimony to Congress. "
+        "The top U.S. commander in Iraq said troops may be able to leave by the summer."
+    )
+    actors = extractor.extract(text)
+    assert any("leave by the summer" in evidence for evidence in by_name(actors, "Mark Dolan").evidence)
+    assert not by_name(actors, "United States").evidence
+
+
+def test_a_surname_ner_missed_is_the_person_named_in_full(extractor):
+    text = (
+        '"The border stays closed," said Lena Okonkwo, a spokeswoman for the ministry.\n\n'
+        '"We welcome every chance to talk to our neighbours," said Tomas Hradek, the mayor.\n\n'
+        'Okonkwo denied that report. "Nobody here wants to talk to them before they withdraw," she said.'
+    )
+    actors = extractor.extract(text)
+    okonkwo = by_name(actors, "Lena Okonkwo")
+    assert any("before they withdraw" in evidence for evidence in okonkwo.evidence)
+    assert not any(
+        "before they withdraw" in evidence for evidence in by_name(actors, "Tomas Hradek").evidence
+    )
+
+
+def test_another_speakers_quote_is_not_evidence_of_an_actor_in_the_same_sentence(extractor):
+    text = (
+        '"We will never give the land back to them," said Omar Haddad, the militia leader, while the '
+        'United Nations envoy, Petra Lind, said, "We call on both sides to return to the talks."'
+    )
+    lind = by_name(extractor.extract(text), "Petra Lind")
+    assert lind.evidence
+    assert not any("give the land back" in evidence for evidence in lind.evidence)
+    assert any("return to the talks" in evidence for evidence in lind.evidence)
+
+
+def test_a_quote_belongs_to_the_speech_verb_of_its_own_sentence(extractor):
+    text = (
+        'The envoy, Rana Aziz, concurred by saying, "There was no secret deal between the two governments '
+        'at all." Norway itself has denied any deal with the rebels.'
+    )
+    actors = extractor.extract(text)
+    assert any("no secret deal" in evidence for evidence in by_name(actors, "Rana Aziz").evidence)
+    assert not any("no secret deal" in evidence for evidence in by_name(actors, "Norway").evidence)
