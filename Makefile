@@ -19,7 +19,7 @@ MODEL ?= newsstance-pipeline
 METRIC ?= stance_macro_f1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run infer eval-stance experiment promote train-stance test test-fast lint ui clean
+.PHONY: help setup run infer eval-stance eval-summaries experiment promote train-stance test test-fast lint ui clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ infer: setup ## Batch inference: make infer INPUT=articles.jsonl OUT=dir (re-run
 
 eval-stance: setup ## Score actors + stance on gold articles: make eval-stance [GOLD=file.jsonl] [STANCE=trained|embedding|nli|llm]
 	$(BIN)/python -m pipeline evaluation=stance gold_path="$(abspath $(GOLD))" stance=$(STANCE) $(ARGS)
+
+eval-summaries: setup ## ROUGE + faithfulness of the summariser vs lead-N and published systems (ARGS="summarizer=lead3 ...")
+	$(BIN)/python -m pipeline.eval_summaries $(ARGS)
 
 experiment: setup ## Run a named experiment from experiments/experiment/ (a sweep: MLflow parent + child runs): make experiment NAME=stance_backends
 	@test -n "$(NAME)" || { echo "usage: make experiment NAME=<one of: $$(ls experiments/experiment | sed 's/.yaml//' | tr '\n' ' ')>"; exit 2; }

@@ -40,6 +40,9 @@ PREDICTION_FIELDS = (
     "summary",
     "summary_chunks",
     "summary_repairs",
+    "summary_faithfulness",
+    "summary_faithful",
+    "summary_unsupported",
     "actors",
 )
 
@@ -165,9 +168,12 @@ def build_stage(name: str, cfg: DictConfig, tracker: Tracker | None = None) -> S
         from pipeline.summarize import summarize
 
         summarizer = instantiate(cfg.summarizer)
+        checker = instantiate(cfg.faithfulness) if cfg.get("faithfulness") else None
         if tracker is not None:
             tracker.log_params(summarizer.params(), prefix="summarizer_resolved")
-        apply = partial(summarize, summarizer=summarizer, batch_size=cfg.summarize_batch_size)
+        apply = partial(
+            summarize, summarizer=summarizer, batch_size=cfg.summarize_batch_size, faithfulness=checker
+        )
         return Stage(name, apply, getattr(summarizer, "token_counts", {}))
     if name == "actors":
         from pipeline.actors import extract_actors
@@ -347,6 +353,8 @@ def count_record(record: dict[str, Any], counts: Counter[str]) -> None:
         counts["articles_chunked"] += 1
     if record.get("summary_repairs"):
         counts["summaries_repaired"] += 1
+    if record.get("summary_faithful") is False:
+        counts["summaries_unfaithful"] += 1
     for actor in record.get("actors", []):
         counts["actors"] += 1
         if actor.get("evidence"):
