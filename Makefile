@@ -19,7 +19,7 @@ MODEL ?= newsstance-pipeline
 METRIC ?= stance_macro_f1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run infer eval-stance eval-summaries experiment promote train-stance test test-fast lint ui clean
+.PHONY: help setup run infer eval-stance eval-summaries experiment promote train-stance bench test test-fast lint ui clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ train-stance: setup ## Retrain the shipped stance model from the shared corpora;
 
 test: setup ## Run the whole test suite, real default models included
 	$(BIN)/python -m pytest -q
+
+bench: setup ## Pipeline vs naive baseline, scaling and hardware tables, logged to MLflow (ARGS="--articles 8 ...")
+	$(BIN)/python -m pipeline.bench $(ARGS)
 
 test-fast: $(STAMP) ## Run the tests that need no real default model
 	$(BIN)/python -m pytest -q -m "not slow"

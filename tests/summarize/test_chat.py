@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
@@ -122,6 +123,27 @@ def test_generation_stops_once_the_sentence_after_the_limit_starts(
     inputs = chat.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     limit = SentenceLimit(chat.tokenizer, prompt_tokens=0, max_sentences=2)
     assert limit(inputs["input_ids"], scores=None).tolist() == [True, False, False]
+
+
+def test_token_counts_add_up_prompt_and_generated_tokens(tiny_qwen_dir, generation, tmp_path) -> None:
+    chat = make_chat(tiny_qwen_dir, generation, tmp_path)
+    chat.summarize_batch(TEXTS[:2])
+    prompt_tokens = sum(chat.count_tokens(chat.render(text)) for text in TEXTS[:2])
+    assert chat.token_counts["prompt_tokens"] == prompt_tokens
+    assert (
+        2 * generation.min_new_tokens
+        <= chat.token_counts["generated_tokens"]
+        <= 2 * generation.max_new_tokens
+    )
+
+
+def test_dynamic_int8_quantises_the_linear_layers(tiny_qwen_dir, generation, tmp_path) -> None:
+    chat = make_chat(tiny_qwen_dir, generation, tmp_path, quantize="dynamic_int8")
+    assert not any(type(module) is torch.nn.Linear for module in chat.model.modules())
+    assert len(chat.summarize_batch(TEXTS[:2])) == 2
+    assert chat.params()["quantize"] == "dynamic_int8"
+    with pytest.raises(ValueError, match="choose null, or 'dynamic_int8'"):
+        make_chat(tiny_qwen_dir, generation, tmp_path, quantize="int4")
 
 
 def test_input_budget_must_leave_room_for_the_article(tiny_qwen_dir, generation, tmp_path) -> None:
