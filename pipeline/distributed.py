@@ -88,6 +88,7 @@ def run_shards_on_ray(
             batch_size=1,
             compute=ray.data.ActorPoolStrategy(size=executor.num_workers),
             num_cpus=executor.num_cpus_per_worker,
+            num_gpus=executor.num_gpus_per_worker,
         )
         for row in results.iter_rows():
             failures = json.loads(row["failures"])
