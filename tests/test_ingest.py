@@ -20,8 +20,16 @@ def test_bad_records_are_rejected_with_reasons_and_good_ones_kept(tmp_path: Path
     assert result.dataset.column_names == ["id", "title", "date", "source", "text"]
     reasons = {(r.location, r.id, r.reason) for r in result.rejected}
     assert reasons == {
-        ("bad_records.jsonl:2", "empty-text", "text is empty after removing whitespace, markup and page furniture"),
-        ("bad_records.jsonl:3", "blank-text", "text is empty after removing whitespace, markup and page furniture"),
+        (
+            "bad_records.jsonl:2",
+            "empty-text",
+            "text is empty after removing whitespace, markup and page furniture",
+        ),
+        (
+            "bad_records.jsonl:3",
+            "blank-text",
+            "text is empty after removing whitespace, markup and page furniture",
+        ),
         ("bad_records.jsonl:4", None, "missing id"),
         ("bad_records.jsonl:5", "good-1", "duplicate id (first seen at bad_records.jsonl:1)"),
         (
