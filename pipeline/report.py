@@ -89,7 +89,7 @@ def write_report(
 
     `metrics` is the run's metrics dict (`RunSummary.metrics`). `texts` maps article id to the text
     the stages read; only the ids of the first `max_cards` records are looked up, and their evidence
-    is highlighted in it. `evaluation` is the dict `pipeline.eval_stance.evaluate_stance` returns; with
+    is highlighted in it. `evaluation` is the dict `pipeline.eval_stance.evaluate_run` returns; with
     it the page gets the scores, the confusion matrix and the worst errors.
     """
     output_dir = Path(output_dir)

@@ -71,8 +71,8 @@ class RunSummary:
 def run_pipeline(cfg: DictConfig) -> RunSummary:
     """Ingests `cfg.data.path`, runs the selected stages and writes predictions.jsonl + rejected.jsonl.
 
-    With `gold_path` set (an evaluation: `python -m pipeline.eval_stance`, or an experiment that sets
-    it), the predictions are then scored against that gold file in the same MLflow run.
+    With `gold_path` set (an evaluation: `evaluation=stance`, or an experiment that selects it), the
+    predictions are then scored against that gold file in the same MLflow run.
     """
     cfg = resolve_once(cfg)
     gold = None
@@ -209,9 +209,12 @@ def shard_done(files: ShardFiles, ids: list[str]) -> bool:
 
 
 def write_shard(files: ShardFiles, predictions: list[dict[str, Any]], failures: list[dict[str, Any]]) -> None:
-    # Failures first: a shard counts as done only once its predictions file exists.
+    # Failures first: a shard counts as done only once its predictions file exists. A failures file
+    # left by an earlier, interrupted attempt at this shard must not outlive it.
     if failures:
         write_jsonl_atomic(files.failures, iter(failures))
+    else:
+        files.failures.unlink(missing_ok=True)
     write_jsonl_atomic(files.predictions, iter(predictions))
 
 

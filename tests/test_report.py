@@ -101,7 +101,7 @@ def write_run(folder: Path, predictions: list[dict[str, Any]]) -> Path:
 
 
 def evaluation_of(predictions: list[dict[str, Any]]) -> dict[str, Any]:
-    """The dict `evaluate_stance` returns, built with the same functions from a hand-made gold file."""
+    """The dict `evaluate_run` returns, built with the same functions from a hand-made gold file."""
     gold = [
         {"id": "a1", "actors": [{**actor(f"Alice {HOSTILE}", "hedging", []), "secondary": None}]},
         {"id": "a2", "actors": [{**actor("Bob", "conciliatory", []), "secondary": None}]},

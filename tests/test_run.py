@@ -146,3 +146,18 @@ def test_more_failures_than_allowed_stop_the_job(tmp_path: Path) -> None:
     )
     with pytest.raises(RuntimeError, match="1 articles failed, more than max_failures=0"):
         list(shards)
+
+
+def test_a_shard_that_succeeds_on_a_retry_drops_its_old_failures(tmp_path: Path) -> None:
+    dataset = datasets.Dataset.from_dict({"id": ["poison", "b"], "text": ["x", "y"]})
+    stages = [Stage("summarize", shout_unless_poisoned)]
+    list(run_shards(dataset, stages, tmp_path, 2, 10, Counter(), Counter()))
+    (tmp_path / "part-00000.jsonl").unlink()  # as if the job died before the predictions were written
+
+    def shout(batch: datasets.Dataset) -> datasets.Dataset:
+        return batch.map(lambda row: {"summary": row["text"].upper()})
+
+    counts: Counter[str] = Counter()
+    list(run_shards(dataset, [Stage("summarize", shout)], tmp_path, 2, 10, Counter(), counts))
+    assert not (tmp_path / "part-00000.failed.jsonl").exists() and counts["failed_articles"] == 0
+    assert [r["id"] for r in read_jsonl(tmp_path / "part-00000.jsonl")] == ["poison", "b"]
