@@ -12,6 +12,7 @@ experiment) evaluates each of them.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,6 @@ from pipeline.evaluate import (
     stance_metrics,
     worst_errors,
 )
-from pipeline.report import write_report
 from pipeline.run import RunSummary
 from pipeline.stance import LABELS
 from pipeline.track import Tracker
@@ -97,11 +97,9 @@ def evaluate_run(
     (out / "stance_eval.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     confusion_matrix_png(stance["confusion"]["matrix"], stance["confusion"]["labels"], out / "confusion.png")
     (out / "stance_eval.txt").write_text(format_report(report) + "\n", encoding="utf-8")
-    # The run's report again, now with the scores, the confusion matrix and the worst errors in it.
-    write_report(out, run.metrics, run.texts, evaluation=report, max_cards=cfg.report.max_cards)
     tracker.log_metrics(metrics)
     tracker.log_params({"eval.model": name, "eval.gold": str(gold_path)})
-    for file_name in ("stance_eval.json", "stance_eval.txt", "confusion.png", "report.html"):
+    for file_name in ("stance_eval.json", "stance_eval.txt", "confusion.png"):
         tracker.log_artifact(out / file_name)
     return report
 
@@ -148,10 +146,6 @@ def format_report(report: Mapping[str, Any]) -> str:
         evidence = error["evidence"][0] if error["evidence"] else "(no evidence)"
         lines.append(
             f"- {error['article_id']} | {error['actor']}: gold {error['gold']}, predicted "
-            f"{error['predicted']} ({error['confidence']:.2f}) | {shorten(evidence, 160)}"
+            f"{error['predicted']} ({error['confidence']:.2f}) | {textwrap.shorten(evidence, 160, placeholder='…')}"
         )
     return "\n".join(lines)
-
-
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -61,7 +61,7 @@ class RunSummary:
     run_id: str
     tracking_uri: str
     metrics: dict[str, float] = field(default_factory=dict)
-    # The cleaned text of the articles the report shows, by id (an evaluation redraws the report).
+    # The cleaned text of the articles the report shows, by id.
     texts: dict[str, str] = field(default_factory=dict)
     evaluation: dict[str, Any] | None = None  # the scores against gold, when the config names a gold file
     model_version: int | None = None  # the registered pipeline model's version, when `registry.register`
@@ -85,6 +85,15 @@ def run_pipeline(cfg: DictConfig) -> RunSummary:
         summary = run_stages(cfg, tracker)
         if gold is not None:
             summary.evaluation = evaluate_run(summary, gold, cfg, tracker)
+        # Written once the scores exist, so an evaluation's report holds them too.
+        report = write_report(
+            summary.output_dir,
+            summary.metrics,
+            summary.texts,
+            evaluation=summary.evaluation,
+            max_cards=cfg.report.max_cards,
+        )
+        tracker.log_artifact(report)
         if cfg.registry.register and tracker.unreachable is None:
             from pipeline.registry import log_pipeline_model
 
@@ -145,8 +154,7 @@ def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
     # The cards highlight evidence verbatim in the cleaned text the stages saw; they cover the first rows.
     head = ingested.dataset.select(range(min(cfg.report.max_cards, len(ingested.dataset))))
     texts = dict(zip(head["id"], head["text"], strict=True))
-    write_report(output_dir, metrics, texts, max_cards=cfg.report.max_cards)
-    for name in ("predictions.jsonl", "rejected.jsonl", "failures.jsonl", "report.html"):
+    for name in ("predictions.jsonl", "rejected.jsonl", "failures.jsonl"):
         tracker.log_artifact(output_dir / name)
     return RunSummary(output_dir, tracker.run_id, cfg.tracking.tracking_uri, metrics, texts)
 

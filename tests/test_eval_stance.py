@@ -65,6 +65,7 @@ def test_evaluation_scores_the_run_and_logs_into_it(compose_config: ComposeConfi
     output_dir = Path(report["output_dir"])
     for name in ("predictions.jsonl", "stance_eval.json", "stance_eval.txt", "confusion.png"):
         assert (output_dir / name).stat().st_size > 0
+    assert 'id="evaluation"' in (output_dir / "report.html").read_text()  # one report, with the scores
     run = mlflow.MlflowClient(cfg.tracking.tracking_uri).get_run(report["run_id"])
     # One run holds the pipeline's params and timings and the scores.
     assert run.data.metrics["stance_macro_f1"] == pytest.approx(metrics["stance_macro_f1"])

@@ -6,6 +6,7 @@ import datasets
 import mlflow
 import pytest
 
+from pipeline.ingest import ingest
 from pipeline.run import Stage, run_pipeline, run_shards, selected_stages, write_outputs
 from tests.conftest import ComposeConfig
 
@@ -129,6 +130,7 @@ def test_an_article_a_stage_fails_on_is_recorded_and_the_job_goes_on(tmp_path: P
         and failure["error"] == "ValueError: cannot process this article"
     )
     assert counts["failed_articles"] == 1
+    assert list(ingest(tmp_path / "failures.jsonl").dataset["id"]) == ["poison"]  # a retry's input as it is
 
     # A re-run resumes: the failed article counts as done, so no shard is recomputed.
     counts = Counter()
