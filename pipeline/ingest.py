@@ -40,6 +40,11 @@ FURNITURE_LINE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 INLINE_SPACE = re.compile(r"[^\S\n]+")
+# Scraped pages whose paragraph tags were stripped without a space run sentences together ("two months.It
+# will"): a space goes back after a word's final punctuation (and closing quote) when a capitalised word follows.
+RUN_ON_SENTENCE = re.compile(r"(?<=[a-z0-9%)][.!?])([\"”’]?)(?=[\"“‘]?[A-Z](?:[a-z]|\s))")
+# A social-share button row glued to the text the same way ("Share this withEmailFacebook...Copy this link").
+SHARE_BUTTONS = re.compile(r"Share this with\w*?Copy this link", re.IGNORECASE)
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n+")
 # Terminal colour codes, then control characters other than tab and newline: never article text.
 CONTROL_CHARS = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -178,11 +183,19 @@ def clean_text(text: str) -> str:
     text = CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " "))
     paragraphs = []
     for paragraph in PARAGRAPH_BREAK.split(text):
+        paragraph = RUN_ON_SENTENCE.sub(space_after_sentence, SHARE_BUTTONS.sub("", paragraph))
         lines = [INLINE_SPACE.sub(" ", line).strip() for line in paragraph.split("\n")]
         kept = [line for line in lines if line and not FURNITURE_LINE.match(line)]
         if kept:
             paragraphs.append(" ".join(kept))
     return "\n\n".join(paragraphs)
+
+
+def space_after_sentence(match: re.Match[str]) -> str:
+    """The space RUN_ON_SENTENCE restores: after a closing quote, or before a straight quote that opens."""
+    quote = match.group(1)
+    opens = quote == '"' and match.string.count('"', 0, match.start()) % 2 == 0
+    return f" {quote}" if opens else f"{quote} "
 
 
 class _VisibleText(HTMLParser):

@@ -66,6 +66,17 @@ def test_clean_text_normalises_whitespace_and_strips_furniture() -> None:
     assert clean_text(raw) == "Leaders met in Geneva. They agreed to talk.\n\nTalks continue on Friday."
 
 
+def test_clean_text_separates_run_on_sentences_of_a_scraped_page() -> None:
+    raw = (
+        "Share this withEmailFacebookTwitterCopy this linkDrilling stopped after the tremor.It will resume."
+        'A review follows.I agree, the firm said."We care."The U.S. Army met at 3 p.m. on Node.js day.'
+    )
+    assert clean_text(raw) == (
+        "Drilling stopped after the tremor. It will resume. A review follows. I agree, the firm said. "
+        '"We care." The U.S. Army met at 3 p.m. on Node.js day.'
+    )
+
+
 def test_csv_with_embedded_newlines_and_quotes(tmp_path: Path) -> None:
     path = tmp_path / "articles.csv"
     with path.open("w", newline="") as handle:
