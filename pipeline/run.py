@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from collections import Counter
+from collections import ChainMap, Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -39,6 +39,7 @@ PREDICTION_FIELDS = (
     "source",
     "summary",
     "summary_chunks",
+    "summary_read_sentences",
     "summary_repairs",
     "summary_faithfulness",
     "summary_faithful",
@@ -179,10 +180,25 @@ def build_stage(name: str, cfg: DictConfig, tracker: Tracker | None = None) -> S
         checker = instantiate(cfg.faithfulness) if cfg.get("faithfulness") else None
         if tracker is not None:
             tracker.log_params(summarizer.params(), prefix="summarizer_resolved")
+        cache = None
+        if cfg.get("summary_cache_dir"):
+            from pipeline.summarize.cache import SummaryCache, source_digest
+
+            settings = {
+                "summarizer": summarizer.params(),
+                "faithfulness": checker.params() if checker else None,
+                "code": source_digest(),
+            }
+            cache = SummaryCache(cfg.summary_cache_dir, settings)
         apply = partial(
-            summarize, summarizer=summarizer, batch_size=cfg.summarize_batch_size, faithfulness=checker
+            summarize,
+            summarizer=summarizer,
+            batch_size=cfg.summarize_batch_size,
+            faithfulness=checker,
+            cache=cache,
         )
-        return Stage(name, apply, getattr(summarizer, "token_counts", {}))
+        usage = ChainMap(getattr(summarizer, "token_counts", {}), cache.counts if cache else {})
+        return Stage(name, apply, usage)
     if name == "actors":
         from pipeline.actors import extract_actors
 
@@ -362,6 +378,8 @@ def count_record(record: dict[str, Any], counts: Counter[str]) -> None:
     counts["articles_out"] += 1
     if record.get("summary_chunks", 1) > 1:
         counts["articles_chunked"] += 1
+    if record.get("summary_read_sentences") is not None:
+        counts["articles_summarised_from_lead"] += 1
     if record.get("summary_repairs"):
         counts["summaries_repaired"] += 1
     if record.get("summary_faithful") is False:

@@ -97,6 +97,23 @@ def test_fast_backends_end_to_end(compose_config: ComposeConfig, tmp_path: Path)
     assert logged["params"]["summarizer_resolved.backend"] == "lead"
 
 
+def test_a_rerun_takes_summaries_from_the_content_cache(
+    compose_config: ComposeConfig, tmp_path: Path
+) -> None:
+    def run_into(folder: str) -> tuple[dict, dict]:
+        (tmp_path / folder).mkdir()
+        overrides = ["summarizer=lead3", "stages=[summarize]", f"summary_cache_dir={tmp_path / 'summaries'}"]
+        return run_on_articles(
+            compose_config, tmp_path / folder, *overrides, f"paths.output_dir={tmp_path / folder}"
+        )
+
+    first, _ = run_into("first")
+    again, logged = run_into("again")  # another output folder: nothing to resume, so only the cache can help
+    assert again == first
+    assert logged["metrics"]["summarize_cache_hits"] == 1
+    assert "summarize_cache_misses" not in logged["metrics"]
+
+
 @pytest.mark.slow
 def test_default_models_end_to_end(compose_config: ComposeConfig, tmp_path: Path) -> None:
     prediction, logged = run_on_articles(compose_config, tmp_path)

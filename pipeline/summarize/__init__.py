@@ -9,12 +9,13 @@ instruction-tuned LM, the offline default), `seq2seq.Seq2SeqSummarizer` (BART-CN
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import datasets
 from tqdm.auto import tqdm
 
 if TYPE_CHECKING:
+    from pipeline.summarize.cache import SummaryCache
     from pipeline.summarize.faithfulness import FaithfulnessChecker
 
 
@@ -23,6 +24,9 @@ class Summary:
     text: str
     chunks: int  # 1 when the article fit the model's input budget
     repaired: list[str]  # what the clean-up changed or flagged, e.g. "dropped_cut_off_sentence", "degenerate"
+    read_sentences: int | None = (
+        None  # the model read only the article's first this many sentences; None: all
+    )
 
 
 class Summarizer(Protocol):
@@ -31,43 +35,60 @@ class Summarizer(Protocol):
     def params(self) -> dict[str, str | int | float | bool | None]: ...
 
 
+# The columns the stage adds, with their types; the checker's only when a faithfulness checker is given.
+COLUMNS = {
+    "summary": datasets.Value("string"),
+    "summary_chunks": datasets.Value("int32"),
+    "summary_repairs": datasets.List(datasets.Value("string")),
+    "summary_read_sentences": datasets.Value("int32"),
+    "summary_faithfulness": datasets.Value("float64"),
+    "summary_faithful": datasets.Value("bool"),
+    "summary_unsupported": datasets.List(datasets.Value("string")),
+}
+CHECKER_COLUMNS = ("summary_faithfulness", "summary_faithful", "summary_unsupported")
+
+
 def summarize(
     dataset: datasets.Dataset,
     summarizer: Summarizer,
     batch_size: int = 4,
     faithfulness: FaithfulnessChecker | None = None,
+    cache: SummaryCache | None = None,
 ) -> datasets.Dataset:
-    """`dataset` with columns `summary`, `summary_chunks` and `summary_repairs` added from its `text`, and
-    `summary_faithfulness`, `summary_faithful` and `summary_unsupported` when a checker is given."""
+    """`dataset` with columns `summary`, `summary_chunks`, `summary_repairs` and `summary_read_sentences`
+    added from its `text`, and `summary_faithfulness`, `summary_faithful` and `summary_unsupported` when a
+    checker is given. Articles found in `cache` are not summarised again; the others are added to it."""
     texts = dataset["text"]
+    records: list[dict[str, Any] | None] = [cache.get(text) if cache else None for text in texts]
+    todo = [i for i, record in enumerate(records) if record is None]
     # Longest first: batches of similar length pad less, and the progress bar's estimate errs on the safe side.
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-    summaries: list[Summary | None] = [None] * len(texts)
-    with tqdm(total=len(texts), desc="summarize", unit="article") as progress:
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            for i, summary in zip(batch, summarizer.summarize_batch([texts[i] for i in batch]), strict=True):
-                summaries[i] = summary
+    todo.sort(key=lambda i: len(texts[i]), reverse=True)
+    summaries: dict[int, Summary] = {}
+    with tqdm(total=len(texts), initial=len(texts) - len(todo), desc="summarize", unit="article") as progress:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            summaries.update(zip(batch, summarizer.summarize_batch([texts[i] for i in batch]), strict=True))
             progress.update(len(batch))
-    done = [s for s in summaries if s is not None]
-    dataset = (
-        dataset.add_column("summary", [s.text for s in done], feature=datasets.Value("string"))
-        .add_column("summary_chunks", [s.chunks for s in done], feature=datasets.Value("int32"))
-        .add_column(
-            "summary_repairs", [s.repaired for s in done], feature=datasets.List(datasets.Value("string"))
-        )
-    )
-    if faithfulness is None:
-        return dataset
-    verdicts = faithfulness.check_batch([s.text for s in done], texts)
-    return (
-        dataset.add_column(
-            "summary_faithfulness", [v.score for v in verdicts], feature=datasets.Value("float64")
-        )
-        .add_column("summary_faithful", [v.faithful for v in verdicts], feature=datasets.Value("bool"))
-        .add_column(
-            "summary_unsupported",
-            [v.unsupported for v in verdicts],
-            feature=datasets.List(datasets.Value("string")),
-        )
-    )
+    verdicts = []
+    if faithfulness and todo:
+        verdicts = faithfulness.check_batch([summaries[i].text for i in todo], [texts[i] for i in todo])
+    for position, i in enumerate(todo):
+        summary = summaries[i]
+        records[i] = {
+            "summary": summary.text,
+            "summary_chunks": summary.chunks,
+            "summary_repairs": summary.repaired,
+            "summary_read_sentences": summary.read_sentences,
+        }
+        if faithfulness:
+            verdict = verdicts[position]
+            records[i] |= {
+                "summary_faithfulness": verdict.score,
+                "summary_faithful": verdict.faithful,
+                "summary_unsupported": verdict.unsupported,
+            }
+        if cache:
+            cache.put(texts[i], records[i])
+    for name in [name for name in COLUMNS if faithfulness or name not in CHECKER_COLUMNS]:
+        dataset = dataset.add_column(name, [record[name] for record in records], feature=COLUMNS[name])
+    return dataset

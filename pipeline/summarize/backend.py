@@ -1,7 +1,9 @@
 """What the chat and seq2seq summarisers share: loading, chunking, length-sorted batched generation, clean-up.
 
-An article over the model's input budget is split into chunks; each chunk is summarised, and the cleaned
-partial summaries are joined and, when that is still longer than a summary, summarised again.
+With `read_sentences` set, the model reads only the article's first that many sentences: news states its key
+facts first, and a short input is both faster and (measured in experiments/summaries/) no worse a summary.
+An input over the model's budget is split into chunks; each chunk is summarised, and the cleaned partial
+summaries are joined and, when that is still longer than a summary, summarised again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import ClassVar
 import torch
 from transformers import (
     BatchEncoding,
+    LogitsProcessor,
+    LogitsProcessorList,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     StoppingCriteria,
@@ -24,6 +28,7 @@ from pipeline.models import GGUFSpec, load_pretrained, pick_device, resolve_mode
 from pipeline.summarize import Summary
 from pipeline.summarize.chunking import split_into_chunks, split_sentences
 from pipeline.summarize.cleanup import clean_summary
+from pipeline.summarize.lead import body_sentences
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,25 @@ class SentenceLimit(StoppingCriteria):
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
+class NoRepeatNGramInOutput(LogitsProcessor):
+    """Bans a token that would repeat an n-gram of the generated text. transformers' `no_repeat_ngram_size`
+    counts a decoder-only model's prompt as well, which would forbid quoting the article."""
+
+    def __init__(self, size: int, prompt_tokens: int) -> None:
+        self.size, self.prompt_tokens = size, prompt_tokens
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        for row, tokens in enumerate(input_ids[:, self.prompt_tokens :].tolist()):
+            context = tuple(tokens[len(tokens) - self.size + 1 :])
+            banned = [
+                tokens[start + self.size - 1]
+                for start in range(len(tokens) - self.size + 1)
+                if tuple(tokens[start : start + self.size - 1]) == context
+            ]
+            scores[row, banned] = -float("inf")
+        return scores
+
+
 class ModelSummarizer:
     """A transformers model summarising articles of any length; subclasses say how to prompt it."""
 
@@ -79,9 +103,18 @@ class ModelSummarizer:
         max_sentences: int = 3,
         trust_remote_code: bool = False,
         quantize: str | None = None,
+        read_sentences: int | None = None,
     ) -> None:
+        if read_sentences is not None and read_sentences < 1:
+            raise ValueError(
+                f"read_sentences must be at least 1 or null (the whole article), got {read_sentences}"
+            )
         self.model_ref, self.gguf, self.generation, self.prompt = model, gguf, generation, prompt
-        self.max_input_tokens, self.max_sentences = max_input_tokens, max_sentences
+        self.max_input_tokens, self.max_sentences, self.read_sentences = (
+            max_input_tokens,
+            max_sentences,
+            read_sentences,
+        )
         self.batch_size, self.dtype = batch_size, dtype
         self.model_dir = resolve_model_dir(model, gguf, cache_dir)
         self.device = pick_device(device)
@@ -123,12 +156,18 @@ class ModelSummarizer:
 
     def summarize_batch(self, texts: list[str]) -> list[Summary]:
         """One cleaned summary per text, in input order."""
+        texts, read = list(texts), [None] * len(texts)
+        if self.read_sentences is not None:
+            for i, text in enumerate(texts):
+                sentences = body_sentences(text)
+                if len(sentences) > self.read_sentences:
+                    texts[i], read[i] = " ".join(sentences[: self.read_sentences]), self.read_sentences
         summaries: list[Summary | None] = [None] * len(texts)
         repairs: list[list[str]] = [[] for _ in texts]
         chunk_counts: list[list[int]] = [[] for _ in texts]  # per round: chunks of article, then of partials
 
         def finish(i: int, text: str) -> None:
-            summaries[i] = Summary(text, chunk_counts[i][0], repairs[i])
+            summaries[i] = Summary(text, chunk_counts[i][0], repairs[i], read[i])
 
         pending = dict(enumerate(texts))  # text index -> what is left to summarise
         while pending:
@@ -174,13 +213,18 @@ class ModelSummarizer:
         inputs = self.encode(texts).to(self.device)
         # A decoder-only output repeats the prompt; an encoder-decoder one starts with the decoder start token.
         prompt_tokens = 1 if self.model.config.is_encoder_decoder else inputs["input_ids"].shape[1]
+        settings = asdict(self.generation)
+        processors = []
+        if not self.model.config.is_encoder_decoder and settings["no_repeat_ngram_size"]:
+            processors.append(NoRepeatNGramInOutput(settings.pop("no_repeat_ngram_size"), prompt_tokens))
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=inputs["input_ids"],
                 attention_mask=inputs["attention_mask"],
-                **asdict(self.generation),
+                **settings,
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=self.stop_token_ids,
+                logits_processor=LogitsProcessorList(processors),
                 stopping_criteria=StoppingCriteriaList(
                     [SentenceLimit(self.tokenizer, prompt_tokens, self.max_sentences)]
                 ),
@@ -210,6 +254,7 @@ class ModelSummarizer:
             "max_input_tokens": self.max_input_tokens,
             "batch_size": self.batch_size,
             "max_sentences": self.max_sentences,
+            "read_sentences": self.read_sentences,
             "prompt": self.prompt,
             **{f"generation.{key}": value for key, value in asdict(self.generation).items()},
         }

@@ -8,12 +8,16 @@ from pipeline.summarize.chunking import TERMINAL, split_paragraphs, split_senten
 
 def lead_sentences(text: str, num_sentences: int) -> str:
     """The first `num_sentences` sentences of `text`, joined by single spaces."""
+    return " ".join(body_sentences(text)[:num_sentences])
+
+
+def body_sentences(text: str) -> list[str]:
+    """The sentences of `text` without its headings, bylines and datelines (no final punctuation: they are
+    not what the article says), unless that leaves none."""
     sentences = [
         s for paragraph in split_paragraphs(text) for s in split_sentences(" ".join(paragraph.split()))
     ]
-    # Headings, bylines and datelines have no final punctuation; they are not what the article says.
-    complete = [s for s in sentences if TERMINAL.search(s)]
-    return " ".join((complete or sentences)[:num_sentences])
+    return [s for s in sentences if TERMINAL.search(s)] or sentences
 
 
 class LeadSummarizer:

@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from pipeline.models import GGUFSpec
-from pipeline.summarize.backend import GenerationSettings, SentenceLimit
+from pipeline.summarize.backend import GenerationSettings, NoRepeatNGramInOutput, SentenceLimit
 from pipeline.summarize.chat import ChatSummarizer
 from pipeline.summarize.chunking import split_sentences
 
@@ -105,6 +105,34 @@ def test_long_article_is_summarised_in_chunks_within_the_input_budget(
     assert len(split_sentences(long_summary.text)) == 1
 
 
+def test_read_sentences_gives_the_model_the_lead_and_says_so(
+    tiny_qwen_dir, generation, tmp_path, monkeypatch
+) -> None:
+    chat = make_chat(tiny_qwen_dir, generation, tmp_path, read_sentences=2)
+    seen: list[str] = []
+    generate_sorted = chat.generate_sorted
+    monkeypatch.setattr(chat, "generate_sorted", lambda texts: seen.extend(texts) or generate_sorted(texts))
+    article = "Peace Talks Resume\n\nBanks met. Rates fell. Oil rose. Talks end."
+    texts = [article, "Banks met. Rates fell."]
+
+    long_summary, short_summary = chat.summarize_batch(texts)
+
+    # The headline is no sentence of the article; the two after it are what the model reads.
+    assert seen == ["Banks met. Rates fell.", "Banks met. Rates fell."]
+    assert (long_summary.read_sentences, short_summary.read_sentences) == (2, None)
+    assert texts[0] == article  # the caller's list is left alone
+    with pytest.raises(ValueError, match="read_sentences must be at least 1"):
+        make_chat(tiny_qwen_dir, generation, tmp_path, read_sentences=0)
+
+
+def test_no_repeat_ngram_counts_the_generated_text_only() -> None:
+    # Prompt: tokens 1 2 3; generated: 4 5 6 4 5. A 3-gram ban must block 6 (4 5 6 again), not 3.
+    input_ids = torch.tensor([[1, 2, 3, 4, 5, 6, 4, 5], [1, 2, 3, 1, 2, 0, 0, 0]])
+    scores = NoRepeatNGramInOutput(size=3, prompt_tokens=3)(input_ids, torch.zeros(2, 8))
+    assert torch.isinf(scores[0]).nonzero().flatten().tolist() == [6]
+    assert torch.isinf(scores[1]).nonzero().flatten().tolist() == [0]  # "0 0" was followed by 0
+
+
 def test_generation_stopped_by_the_token_cap_is_flagged(tiny_qwen_dir, tmp_path) -> None:
     capped = GenerationSettings(max_new_tokens=6, min_new_tokens=6)  # no end token allowed before the cap
     chat = make_chat(tiny_qwen_dir, capped, tmp_path)
@@ -156,6 +184,7 @@ def test_params_name_the_model_and_generation_settings(tiny_qwen_dir, generation
     assert params["backend"] == "chat"
     assert params["model"] == str(tiny_qwen_dir)
     assert params["generation.max_new_tokens"] == 12 and params["generation.do_sample"] is False
+    assert params["read_sentences"] is None
     assert params["prompt"] == "Summarize the following news article."
     assert all(v is None or isinstance(v, str | int | float | bool) for v in params.values())
 
