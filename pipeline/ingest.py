@@ -39,6 +39,8 @@ FURNITURE_LINE = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
+PHOTO_CREDIT = re.compile(r"^(?:photo|image|picture)s?(?:\ credit)?s?\s*:.*$", re.IGNORECASE)
+CAPTION_MAX_CHARS = 200
 INLINE_SPACE = re.compile(r"[^\S\n]+")
 # Scraped pages whose paragraph tags were stripped without a space run sentences together ("two months.It
 # will"): a space goes back after a word's final punctuation (and closing quote) when a capitalised word follows.
@@ -181,14 +183,28 @@ def clean_text(text: str) -> str:
     if HTML_MARKUP.search(text):
         text = html_to_text(text)
     text = CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " "))
-    paragraphs = []
+    paragraphs: list[list[str]] = []  # kept lines per paragraph
+    caption: list[str] | None = None  # a paragraph whose only line is a caption if a credit comes next
     for paragraph in PARAGRAPH_BREAK.split(text):
         paragraph = RUN_ON_SENTENCE.sub(space_after_sentence, SHARE_BUTTONS.sub("", paragraph))
-        lines = [INLINE_SPACE.sub(" ", line).strip() for line in paragraph.split("\n")]
-        kept = [line for line in lines if line and not FURNITURE_LINE.match(line)]
-        if kept:
-            paragraphs.append(" ".join(kept))
-    return "\n\n".join(paragraphs)
+        kept: list[str] = []
+        paragraphs.append(kept)
+        for line in (INLINE_SPACE.sub(" ", line).strip() for line in paragraph.split("\n")):
+            if not line:
+                continue
+            if PHOTO_CREDIT.match(line) and caption and len(caption[-1]) <= CAPTION_MAX_CHARS:
+                # A credit follows its photo's caption, which is no part of the story ("The vessel on The
+                # Solent on February 8, 2010." would read as news): a short line just before it goes too,
+                # when that line opens its paragraph (a caption stands alone; a story's paragraph runs on).
+                caption.pop()
+            if FURNITURE_LINE.match(line):
+                caption = None
+                continue
+            kept.append(line)
+            caption = kept if len(kept) == 1 else None
+        if len(kept) > 1:
+            caption = None
+    return "\n\n".join(" ".join(lines) for lines in paragraphs if lines)
 
 
 def space_after_sentence(match: re.Match[str]) -> str:

@@ -77,6 +77,15 @@ def test_clean_text_separates_run_on_sentences_of_a_scraped_page() -> None:
     )
 
 
+def test_a_photo_caption_goes_with_its_credit_line() -> None:
+    raw = (
+        "Asylum process to change\n\nThe vessel HMC Searcher on The Solent on February 8, 2010.\n\n"
+        "Image: Brian Burnell.\n\nThe Home Office today began issuing questionnaires.\nPhoto: Reuters\n"
+        "It will process 12,000 claims."
+    )
+    assert clean_text(raw) == ("Asylum process to change\n\nIt will process 12,000 claims.")
+
+
 def test_csv_with_embedded_newlines_and_quotes(tmp_path: Path) -> None:
     path = tmp_path / "articles.csv"
     with path.open("w", newline="") as handle:
