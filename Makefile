@@ -68,8 +68,8 @@ test-fast: $(STAMP) ## Run the tests that need no real default model
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP) ## ruff check and format check
-	$(BIN)/ruff check pipeline tests
-	$(BIN)/ruff format --check pipeline tests
+	$(BIN)/ruff check pipeline tests experiments
+	$(BIN)/ruff format --check pipeline tests experiments
 
 ui: $(STAMP) ## Open the MLflow UI on the default tracking store
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db

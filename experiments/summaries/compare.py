@@ -1,0 +1,59 @@
+"""Quick summariser comparison behind experiments/summaries/MODELS.md: ROUGE and speed of one summariser
+setting on GUM's 24 news articles and the first N CNN/DM articles, without the full `make eval-summaries`.
+
+    python experiments/summaries/compare.py NAME [--cnndm N] [hydra overrides ...]
+
+e.g. `python experiments/summaries/compare.py lead8 summarizer.read_sentences=8`. Prints one line per
+dataset (ROUGE F1 x 100 with the eval's scorer, seconds per article, words per summary, token counts) and
+writes the summaries to outputs/compare/NAME_<dataset>.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from hydra.utils import instantiate
+from rouge_score.rouge_scorer import RougeScorer
+
+from pipeline import PROJECT_ROOT
+from pipeline.eval_summaries import ROUGE_TYPES, compose_config, read_frank, read_gum, rouge_scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name")
+    parser.add_argument("--cnndm", type=int, default=16, help="how many of the first CNN/DM articles")
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args()
+    cfg = compose_config(args.overrides)
+    data = Path(cfg.eval_summaries.data_dir)
+    datasets = {
+        "gum": read_gum(data / "gum_wikinews.jsonl", "news"),
+        "cnndm": read_frank(data / "frank_cnndm_xsum.jsonl", "cnndm")[: args.cnndm],
+    }
+    summarizer = instantiate(cfg.summarizer)
+    scorer = RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
+    out = PROJECT_ROOT / "outputs" / "compare"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, articles in datasets.items():
+        counts = getattr(summarizer, "token_counts", {})
+        before = dict(counts)
+        started = time.perf_counter()
+        summaries = summarizer.summarize_batch([a.text for a in articles])
+        seconds = (time.perf_counter() - started) / len(articles)
+        rows = [rouge_scores(scorer, s.text, a.references) for s, a in zip(summaries, articles, strict=True)]
+        rouge = {key: round(float(np.mean([r[key] for r in rows])), 1) for key in ROUGE_TYPES}
+        words = np.mean([len(s.text.split()) for s in summaries])
+        tokens = {key: value - before.get(key, 0) for key, value in counts.items()}
+        print(f"{args.name} {name} {rouge} {seconds:.2f} s/article, {words:.0f} words, {tokens}", flush=True)
+        with (out / f"{args.name}_{name}.jsonl").open("w", encoding="utf-8") as handle:
+            for summary, article, row in zip(summaries, articles, rows, strict=True):
+                handle.write(json.dumps({"id": article.id, "summary": summary.text, **row}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
