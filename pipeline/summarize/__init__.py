@@ -24,9 +24,8 @@ class Summary:
     text: str
     chunks: int  # 1 when the article fit the model's input budget
     repaired: list[str]  # what the clean-up changed or flagged, e.g. "dropped_cut_off_sentence", "degenerate"
-    read_sentences: int | None = (
-        None  # the model read only the article's first this many sentences; None: all
-    )
+    # The model read only the article's first this many sentences; None: all of it.
+    read_sentences: int | None = None
 
 
 class Summarizer(Protocol):
