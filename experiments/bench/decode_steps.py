@@ -1,17 +1,18 @@
 """Micro-benchmark behind experiments/bench/RESULTS.md: prefill and decode-step cost of the default summariser
-(Qwen2.5-Coder-0.5B from the converted cache that `make run` builds) at batch 1/4/8/16, float32 and then
+(the configured summariser's weights, as the pipeline resolves them) at batch 1/4/8/16, float32 and then
 dynamic int8. Random token ids: the cost of a step does not depend on which tokens they are.
 
     python experiments/bench/decode_steps.py
 """
 
 import time
-from pathlib import Path
 
 import torch
+from hydra.utils import instantiate
 from transformers import AutoModelForCausalLM
 
-from pipeline.models import load_pretrained
+from pipeline.bench import compose
+from pipeline.models import load_pretrained, resolve_model_dir
 
 PROMPT_TOKENS = 300
 DECODE_STEPS = 10
@@ -37,8 +38,9 @@ def measure(model: torch.nn.Module, tag: str) -> None:
 
 
 def main() -> None:
-    model_dir = next(p for p in (Path.home() / ".cache/newsstance/hf").iterdir() if "0.5b" in p.name)
-    model, _ = load_pretrained(AutoModelForCausalLM, str(model_dir), torch.device("cpu"), "float32")
+    spec = compose([]).summarizer
+    model_dir = resolve_model_dir(spec.model, instantiate(spec.gguf) if spec.gguf else None, spec.cache_dir)
+    model, _ = load_pretrained(AutoModelForCausalLM, model_dir, torch.device("cpu"), "float32")
     print(f"{torch.get_num_threads()} threads, {model_dir}")
     measure(model, "float32")
     torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, torch.qint8, inplace=True)
