@@ -18,8 +18,10 @@ from transformers import (
     BatchEncoding,
     LogitsProcessor,
     LogitsProcessorList,
+    MinNewTokensLengthLogitsProcessor,
     PreTrainedModel,
     PreTrainedTokenizerBase,
+    RepetitionPenaltyLogitsProcessor,
     StoppingCriteria,
     StoppingCriteriaList,
 )
@@ -28,6 +30,7 @@ from pipeline.models import GGUFSpec, load_pretrained, pick_device, resolve_mode
 from pipeline.summarize import Summary
 from pipeline.summarize.chunking import split_into_chunks, split_sentences
 from pipeline.summarize.cleanup import clean_summary
+from pipeline.summarize.decoding import greedy_decode, use_onednn_for_few_rows
 from pipeline.summarize.lead import body_sentences
 
 
@@ -104,6 +107,8 @@ class ModelSummarizer:
         trust_remote_code: bool = False,
         quantize: str | None = None,
         read_sentences: int | None = None,
+        batching: str = "padded",
+        linear_kernel: str = "default",
     ) -> None:
         if read_sentences is not None and read_sentences < 1:
             raise ValueError(
@@ -119,14 +124,31 @@ class ModelSummarizer:
             raise ValueError(
                 f"quantize={quantize!r} on {self.device}: choose null, or 'dynamic_int8' on the CPU"
             )
+        if batching not in ("padded", "ragged") or linear_kernel not in ("default", "onednn"):
+            raise ValueError(
+                f"batching={batching!r}, linear_kernel={linear_kernel!r}: choose batching padded|ragged and "
+                "linear_kernel default|onednn"
+            )
         self.quantize = quantize
         self.model, self.tokenizer = load_pretrained(
             self.model_class, self.model_dir, self.device, dtype, self.padding_side, trust_remote_code
         )
+        if batching == "ragged" and self.model.config.is_encoder_decoder:
+            raise ValueError(
+                "batching=ragged needs a decoder-only model; an encoder-decoder one takes padded"
+            )
+        # A GPU computes a padded batch's padding in parallel; ragged batches pay off where compute is scarce.
+        # Beam search and sampling are generate()'s alone.
+        greedy = generation.num_beams == 1 and not generation.do_sample
+        self.batching = batching if self.device.type == "cpu" and greedy else "padded"
         if quantize:
             # Each decoding step reads every weight: int8 weights are a quarter of the bytes, and fbgemm's int8
             # GEMM outruns float32 on an AVX2 CPU. Activations are quantised per call: no calibration needed.
             torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, torch.qint8, inplace=True)
+        # What ran, for the run's params: "default" where oneDNN cannot serve this device or dtype.
+        self.linear_kernel = (
+            "onednn" if linear_kernel == "onednn" and use_onednn_for_few_rows(self.model) else "default"
+        )
         # Tokens read and written by generate() so far, for throughput metrics.
         self.token_counts: Counter[str] = Counter()
         self.stop_token_ids = sorted(
@@ -211,22 +233,33 @@ class ModelSummarizer:
         # A decoder-only output repeats the prompt; an encoder-decoder one starts with the decoder start token.
         prompt_tokens = 1 if self.model.config.is_encoder_decoder else inputs["input_ids"].shape[1]
         settings = asdict(self.generation)
-        processors = []
+        processors = LogitsProcessorList()
         if not self.model.config.is_encoder_decoder and settings["no_repeat_ngram_size"]:
             processors.append(NoRepeatNGramInOutput(settings.pop("no_repeat_ngram_size"), prompt_tokens))
+        stopping = StoppingCriteriaList([SentenceLimit(self.tokenizer, prompt_tokens, self.max_sentences)])
         with torch.inference_mode():
-            output = self.model.generate(
-                input_ids=inputs["input_ids"],
-                attention_mask=inputs["attention_mask"],
-                **settings,
-                pad_token_id=self.tokenizer.pad_token_id,
-                eos_token_id=self.stop_token_ids,
-                logits_processor=LogitsProcessorList(processors),
-                stopping_criteria=StoppingCriteriaList(
-                    [SentenceLimit(self.tokenizer, prompt_tokens, self.max_sentences)]
-                ),
-            )
-        new_tokens = output[:, prompt_tokens:]
+            if self.batching == "ragged":
+                new_tokens = greedy_decode(
+                    self.model,
+                    inputs["input_ids"],
+                    inputs["attention_mask"],
+                    self.generation.max_new_tokens,
+                    LogitsProcessorList([*self.greedy_processors(prompt_tokens), *processors]),
+                    stopping,
+                    self.stop_token_ids,
+                    self.tokenizer.pad_token_id,
+                )
+            else:
+                output = self.model.generate(
+                    input_ids=inputs["input_ids"],
+                    attention_mask=inputs["attention_mask"],
+                    **settings,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    eos_token_id=self.stop_token_ids,
+                    logits_processor=processors,
+                    stopping_criteria=stopping,
+                )
+                new_tokens = output[:, prompt_tokens:]
         ran_to_cap = new_tokens.shape[1] >= self.generation.max_new_tokens
         stops = torch.tensor([*self.stop_token_ids, self.tokenizer.pad_token_id], device=new_tokens.device)
         is_stop = torch.isin(new_tokens, stops)
@@ -241,6 +274,19 @@ class ModelSummarizer:
             for text, stop in zip(texts_out, stopped.tolist(), strict=True)
         ]
 
+    def greedy_processors(self, prompt_tokens: int) -> LogitsProcessorList:
+        """What generate() itself applies to greedy logits for these settings (no_repeat_ngram_size aside)."""
+        processors = LogitsProcessorList()
+        if self.generation.min_new_tokens:
+            processors.append(
+                MinNewTokensLengthLogitsProcessor(
+                    prompt_tokens, self.generation.min_new_tokens, self.stop_token_ids
+                )
+            )
+        if self.generation.repetition_penalty != 1.0:
+            processors.append(RepetitionPenaltyLogitsProcessor(self.generation.repetition_penalty))
+        return processors
+
     def params(self) -> dict[str, str | int | float | bool | None]:
         return {
             "backend": self.backend,
@@ -248,6 +294,8 @@ class ModelSummarizer:
             "device": str(self.device),
             "dtype": self.dtype,
             "quantize": self.quantize,
+            "batching": self.batching,
+            "linear_kernel": self.linear_kernel,
             "max_input_tokens": self.max_input_tokens,
             "batch_size": self.batch_size,
             "max_sentences": self.max_sentences,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
@@ -72,3 +73,9 @@ def test_config_builds_the_backend(
     bart = instantiate(compose_summarizer("bart_large_cnn", f"summarizer.model={tiny_bart_dir}"))
     assert isinstance(bart, Seq2SeqSummarizer)
     assert bart.params()["generation.num_beams"] == 4
+    assert (bart.params()["batching"], bart.params()["linear_kernel"]) == ("padded", "onednn")
+
+
+def test_ragged_batching_is_refused_for_an_encoder_decoder(tiny_bart_dir, generation, tmp_path) -> None:
+    with pytest.raises(ValueError, match="batching=ragged needs a decoder-only model"):
+        make_seq2seq(tiny_bart_dir, generation, tmp_path, batching="ragged")
