@@ -373,7 +373,12 @@ def report(metrics: dict[str, float], baseline: dict[str, Any], scaling: list[di
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=12, help="articles for the pipeline-vs-baseline run")
+    parser.add_argument(
+        "--articles",
+        type=int,
+        default=40,
+        help="articles for the pipeline-vs-baseline run (~20 min on 2 cores)",
+    )
     parser.add_argument("--scaling-sizes", type=int, nargs="*", default=[10, 100, 1000])
     parser.add_argument(
         "--scaling-overrides",
