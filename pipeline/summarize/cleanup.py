@@ -18,6 +18,13 @@ PREAMBLE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 NON_WORD = re.compile(r"\W+")
+# "James Haskell, a British actor, said": a description set off by commas after a name. Small models invent
+# these ("a British actor" for a rugby captain) and a reader takes them as fact. The name is two capitalised
+# words or one after a lower-case word, so "However, the talks ended," (a sentence opener) is no name.
+APPOSITIVE = re.compile(
+    r"((?:\b[A-Z][\w.'-]*\s)+[A-Z][\w.'-]*|(?<=[a-z] )[A-Z][\w.'-]*), (?:a|an|the) ((?:[\w'-]+ ){0,5}[\w'-]+),"
+)
+FUNCTION_WORDS = frozenset("a an the of in on at for and to by from with as who which".split())
 # Below these a "summary" is a fragment or a loop ("the the the ..."), not a summary.
 MIN_WORDS = 4
 MIN_DISTINCT_WORD_RATIO = 0.35
@@ -32,6 +39,9 @@ def clean_summary(raw: str, source: str, max_sentences: int, hit_token_cap: bool
     text, preambles = PREAMBLE.subn("", text, count=1)
     if preambles:
         repairs.append("removed_preamble")
+    text, invented = APPOSITIVE.subn(lambda m: m[1] if is_invented(m[2], source) else m[0], text)
+    if invented:
+        repairs.append("removed_unsupported_description")
     sentences = split_sentences(" ".join(text.split()))
     if hit_token_cap and sentences and not TERMINAL.search(sentences[-1]):
         sentences.pop()
@@ -49,6 +59,13 @@ def clean_summary(raw: str, source: str, max_sentences: int, hit_token_cap: bool
     if is_degenerate(text):
         return lead_sentences(source, max_sentences), [*repairs, "degenerate", "fallback_lead"]
     return text, repairs
+
+
+def is_invented(description: str, source: str) -> bool:
+    """Whether a word of `description` (function words aside) appears nowhere in `source`, as a word or part
+    of one: generous matching, so that only a description the article cannot support is removed."""
+    article = source.lower()
+    return any(word not in article for word in description.lower().split() if word not in FUNCTION_WORDS)
 
 
 def sentence_key(sentence: str) -> str:

@@ -64,8 +64,8 @@ def prefill_per_prompt(
     """The KV cache of every left-padded prompt in the batch but its last token, computed without padding;
     None when a prompt has a single token, so there is nothing to prefill.
 
-    Passed to `generate()` with the same `input_ids` and `attention_mask`, it leaves generate() only the last
-    column to run before decoding. The positions the padding holds stay zero and masked out.
+    `greedy_decode` (or `generate(cache=...)`, given the same `input_ids` and `attention_mask`) then runs only
+    the last column before decoding. The positions the padding holds stay zero and masked out.
     """
     lengths = attention_mask.sum(dim=1).tolist()
     if min(lengths) < 2:

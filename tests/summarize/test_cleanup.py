@@ -57,3 +57,25 @@ def test_degenerate_output_falls_back_to_the_lead_sentences(raw: str) -> None:
     text, repairs = clean_summary(raw, SOURCE, 2, hit_token_cap=False)
     assert text == "Oil prices rose on Monday. OPEC met in Vienna."
     assert repairs[-2:] == ["degenerate", "fallback_lead"]
+
+
+def test_a_description_the_article_does_not_support_is_removed() -> None:
+    source = (
+        "James Haskell showed off his inner Iron Man. The London Wasps captain posted the photo. "
+        "Nursultan Nazarbayev, the first president of Kazakhstan, met Putin."
+    )
+    raw = (
+        "James Haskell, a British actor, posted a photo as Iron Man. Putin met Nursultan Nazarbayev, the first "
+        "president of Kazakhstan, in Moscow. He met Haskell, the London Wasps captain, too."
+    )
+    text, repairs = clean_summary(raw, source, 3, hit_token_cap=False)
+    assert text == (
+        "James Haskell posted a photo as Iron Man. Putin met Nursultan Nazarbayev, the first president of "
+        "Kazakhstan, in Moscow. He met Haskell, the London Wasps captain, too."
+    )
+    assert repairs == ["removed_unsupported_description"]
+
+
+def test_a_sentence_opener_is_not_taken_for_a_name() -> None:
+    raw = "However, the bankers objected, and OPEC met in Vienna."  # "bankers objected" is not in SOURCE
+    assert clean_summary(raw, SOURCE, 3, hit_token_cap=False) == (raw, [])
