@@ -24,7 +24,9 @@ NON_WORD = re.compile(r"\W+")
 APPOSITIVE = re.compile(
     r"((?:\b[A-Z][\w.'-]*\s)+[A-Z][\w.'-]*|(?<=[a-z] )[A-Z][\w.'-]*), (?:a|an|the) ((?:[\w'-]+ ){0,5}[\w'-]+),"
 )
-FUNCTION_WORDS = frozenset("a an the of in on at for and to by from with as who which".split())
+FUNCTION_WORDS = frozenset(
+    ["a", "an", "the", "of", "in", "on", "at", "for", "and", "to", "by", "from", "with", "as", "who", "which"]
+)
 # Below these a "summary" is a fragment or a loop ("the the the ..."), not a summary.
 MIN_WORDS = 4
 MIN_DISTINCT_WORD_RATIO = 0.35

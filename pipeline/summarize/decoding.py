@@ -4,9 +4,10 @@
   150-409 tokens cost 12 x 409) and steps every sequence until the last one ends. Here each prompt is
   prefilled alone after the chat-template prefix they share, computed once (`prefill_per_prompt`), and a
   sequence leaves the batch when it stops. The outputs are generate()'s (tests/summarize/test_decoding.py).
-- `use_onednn_for_few_rows`: a decode step multiplies ~12 rows by every weight; MKL's sgemm reaches 21-32
+- `use_onednn_for_few_rows`: a decode step multiplies ~12 rows by every weight; MKL's sgemm reaches 21-37
   GFLOP/s there (the 151,936-row output layer alone took 156 ms of a 505 ms step) where oneDNN reaches 55-63
-  on the same float32 weights (experiments/bench/RESULTS.md). Large prompts stay on MKL, which is as fast.
+  on most of the model's shapes, same float32 weights (experiments/bench/RESULTS.md). Large prompts stay on
+  MKL, which is as fast.
 """
 
 from __future__ import annotations
