@@ -1,9 +1,10 @@
 """Quick summariser comparison behind experiments/summaries/MODELS.md: ROUGE and speed of one summariser
 setting on GUM's 24 news articles and the first N CNN/DM articles, without the full `make eval-summaries`.
 
-    python experiments/summaries/compare.py NAME [--cnndm N] [hydra overrides ...]
+    python experiments/summaries/compare.py [--cnndm N] [--cnndm-from K] [--no-gum] NAME [hydra overrides ...]
 
-e.g. `python experiments/summaries/compare.py lead8 summarizer.read_sentences=8`. Prints one line per
+e.g. `python experiments/summaries/compare.py lead8 summarizer.read_sentences=8`. Settings are tuned on
+CNN/DM articles that `make eval-summaries` does not score (`--cnndm-from 40`), then checked on its own. Prints one line per
 dataset (ROUGE F1 x 100 with the eval's scorer, seconds per article, words per summary, token counts) and
 writes the summaries to outputs/compare/NAME_<dataset>.jsonl.
 """
@@ -27,14 +28,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
     parser.add_argument("--cnndm", type=int, default=16, help="how many of the first CNN/DM articles")
+    parser.add_argument("--cnndm-from", type=int, default=0, help="skip this many CNN/DM articles first")
+    parser.add_argument("--gum", action=argparse.BooleanOptionalAction, default=True, help="GUM's news too")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     cfg = compose_config(args.overrides)
     data = Path(cfg.eval_summaries.data_dir)
-    datasets = {
-        "gum": read_gum(data / "gum_wikinews.jsonl", "news"),
-        "cnndm": read_frank(data / "frank_cnndm_xsum.jsonl", "cnndm")[: args.cnndm],
-    }
+    cnndm = read_frank(data / "frank_cnndm_xsum.jsonl", "cnndm")
+    datasets = {"cnndm": cnndm[args.cnndm_from : args.cnndm_from + args.cnndm]}
+    if args.gum:
+        datasets["gum"] = read_gum(data / "gum_wikinews.jsonl", "news")
     summarizer = instantiate(cfg.summarizer)
     scorer = RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
     out = PROJECT_ROOT / "outputs" / "compare"

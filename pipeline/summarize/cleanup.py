@@ -5,6 +5,7 @@ Each change is reported by name so a run can count how often the model needed re
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from pipeline.summarize.chunking import TERMINAL, split_sentences
@@ -30,6 +31,9 @@ FUNCTION_WORDS = frozenset(
 # Below these a "summary" is a fragment or a loop ("the the the ..."), not a summary.
 MIN_WORDS = 4
 MIN_DISTINCT_WORD_RATIO = 0.35
+# A sentence sharing more than this share of its word pairs with an earlier one restates it: small models
+# loop on a paraphrase ("...to be told in a Hollywood film dubbed 'The First Great Escape'." twice).
+REPEAT_BIGRAM_SHARE = 0.5
 
 
 def clean_summary(raw: str, source: str, max_sentences: int, hit_token_cap: bool) -> tuple[str, list[str]]:
@@ -48,11 +52,9 @@ def clean_summary(raw: str, source: str, max_sentences: int, hit_token_cap: bool
     if hit_token_cap and sentences and not TERMINAL.search(sentences[-1]):
         sentences.pop()
         repairs.append("dropped_cut_off_sentence")
-    distinct: dict[str, str] = {}
-    for sentence in sentences:
-        distinct.setdefault(sentence_key(sentence), sentence)
+    distinct = drop_repeats(sentences)
     if len(distinct) < len(sentences):
-        sentences = list(distinct.values())
+        sentences = distinct
         repairs.append("dropped_repeated_sentence")
     if len(sentences) > max_sentences:
         sentences = sentences[:max_sentences]
@@ -70,9 +72,16 @@ def is_invented(description: str, source: str) -> bool:
     return any(word not in article for word in description.lower().split() if word not in FUNCTION_WORDS)
 
 
-def sentence_key(sentence: str) -> str:
-    """What two sentences share when they repeat each other up to case, spacing and punctuation."""
-    return NON_WORD.sub(" ", sentence.lower()).strip()
+def drop_repeats(sentences: list[str]) -> list[str]:
+    """`sentences` without those that repeat an earlier one, word for word or as a close paraphrase."""
+    kept: list[tuple[str, set[tuple[str, ...]]]] = []
+    for sentence in sentences:
+        words = NON_WORD.sub(" ", sentence.lower()).split()
+        # A one-word sentence has no pairs; it is compared as a whole.
+        pairs = set(itertools.pairwise(words)) or {tuple(words)}
+        if not any(len(pairs & earlier) > REPEAT_BIGRAM_SHARE * len(pairs) for _, earlier in kept):
+            kept.append((sentence, pairs))
+    return [sentence for sentence, _ in kept]
 
 
 def is_degenerate(text: str) -> bool:

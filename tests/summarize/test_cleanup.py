@@ -45,6 +45,28 @@ def test_sentence_cut_off_by_the_token_cap_is_dropped() -> None:
     assert clean_summary(raw, SOURCE, 3, hit_token_cap=False) == (raw, [])  # the model chose to stop there
 
 
+def test_a_close_paraphrase_of_an_earlier_sentence_is_dropped() -> None:
+    raw = (
+        "Bader's story is to be told in a Hollywood film dubbed 'The First Great Escape'. He lost both legs. "
+        "Now his war career is to be told in a Hollywood film being dubbed 'The First Great Escape'. "
+        "The film is based on a book by Mark Felton."
+    )
+    text, repairs = clean_summary(raw, SOURCE, 3, hit_token_cap=False)
+    assert text == (
+        "Bader's story is to be told in a Hollywood film dubbed 'The First Great Escape'. He lost both legs. "
+        "The film is based on a book by Mark Felton."
+    )
+    assert repairs == ["dropped_repeated_sentence"]
+
+
+def test_sentences_about_the_same_actors_are_not_taken_for_repeats() -> None:
+    raw = (
+        "The New York Yankees and Boston Red Sox have the most fans. "
+        "The New York Mets and Oakland Athletics did not win a single county."
+    )
+    assert clean_summary(raw, SOURCE, 3, hit_token_cap=False) == (raw, [])
+
+
 def test_repeated_sentences_are_dropped_and_the_rest_capped() -> None:
     raw = "OPEC met in Vienna. Prices rose. OPEC met in Vienna! Ministers disagreed. Talks end Friday."
     text, repairs = clean_summary(raw, SOURCE, 3, hit_token_cap=False)
