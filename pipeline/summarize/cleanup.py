@@ -49,7 +49,10 @@ def clean_summary(raw: str, source: str, max_sentences: int, hit_token_cap: bool
     if invented:
         repairs.append("removed_unsupported_description")
     sentences = split_sentences(" ".join(text.split()))
-    if hit_token_cap and sentences and not TERMINAL.search(sentences[-1]):
+    # Generation stops at the token cap or once the sentence after the last wanted one has begun (SentenceLimit);
+    # either way an unfinished last sentence is a fragment, which must go before repeats are dropped.
+    stopped_by_limit = hit_token_cap or len(sentences) > max_sentences
+    if stopped_by_limit and sentences and not TERMINAL.search(sentences[-1]):
         sentences.pop()
         repairs.append("dropped_cut_off_sentence")
     distinct = drop_repeats(sentences)

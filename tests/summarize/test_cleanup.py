@@ -59,6 +59,14 @@ def test_a_close_paraphrase_of_an_earlier_sentence_is_dropped() -> None:
     assert repairs == ["dropped_repeated_sentence"]
 
 
+def test_the_sentence_begun_past_the_limit_is_dropped_even_when_a_repeat_makes_room() -> None:
+    # SentenceLimit stops generation once a 4th sentence has begun: "The" is that sentence's first word.
+    raw = "OPEC met in Vienna on Monday. Prices rose. OPEC met in Vienna on Monday again. The"
+    text, repairs = clean_summary(raw, SOURCE, 3, hit_token_cap=False)
+    assert text == "OPEC met in Vienna on Monday. Prices rose."
+    assert repairs == ["dropped_cut_off_sentence", "dropped_repeated_sentence"]
+
+
 def test_sentences_about_the_same_actors_are_not_taken_for_repeats() -> None:
     raw = (
         "The New York Yankees and Boston Red Sox have the most fans. "
