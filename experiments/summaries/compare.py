@@ -4,8 +4,8 @@ setting on GUM's 24 news articles and the first N CNN/DM articles, without the f
     python experiments/summaries/compare.py [--cnndm N] [--cnndm-from K] [--no-gum] NAME [hydra overrides ...]
 
 e.g. `python experiments/summaries/compare.py lead8 summarizer.read_sentences=8`. Settings are tuned on
-CNN/DM articles that `make eval-summaries` does not score (`--cnndm-from 40`), then checked on its own. Prints one line per
-dataset (ROUGE F1 x 100 with the eval's scorer, seconds per article, words per summary, token counts) and
+CNN/DM articles that `make eval-summaries` does not score (`--cnndm-from 40`), then checked on the ones it
+scores (the first 40). Prints one line per dataset (ROUGE F1 x 100 with the eval's scorer, seconds per article, words per summary, token counts) and
 writes the summaries to outputs/compare/NAME_<dataset>.jsonl.
 """
 
@@ -27,7 +27,7 @@ from pipeline.eval_summaries import ROUGE_TYPES, compose_config, read_frank, rea
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
-    parser.add_argument("--cnndm", type=int, default=16, help="how many of the first CNN/DM articles")
+    parser.add_argument("--cnndm", type=int, default=16, help="how many CNN/DM articles")
     parser.add_argument("--cnndm-from", type=int, default=0, help="skip this many CNN/DM articles first")
     parser.add_argument("--gum", action=argparse.BooleanOptionalAction, default=True, help="GUM's news too")
     parser.add_argument("overrides", nargs="*")
