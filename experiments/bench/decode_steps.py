@@ -1,6 +1,7 @@
 """Micro-benchmark behind experiments/bench/RESULTS.md: prefill and decode-step cost of the default summariser
 (the configured summariser's weights, as the pipeline resolves them) at batch 1/4/8/16: float32 with torch's
-kernels, float32 with oneDNN for few-row matmuls (`linear_kernel: onednn`), then dynamic int8. Random token ids: the cost of a step does not depend on which tokens they are.
+kernels, float32 with oneDNN for few-row matmuls (`linear_kernel: onednn`), then dynamic int8. Random token
+ids: the cost of a step does not depend on which tokens they are.
 
     python experiments/bench/decode_steps.py
 """

@@ -1,12 +1,12 @@
 """Quick summariser comparison behind experiments/summaries/MODELS.md: ROUGE and speed of one summariser
-setting on GUM's 24 news articles and the first N CNN/DM articles, without the full `make eval-summaries`.
+setting on GUM's 24 news articles and N CNN/DM articles, without the full `make eval-summaries`.
 
-    python experiments/summaries/compare.py [--cnndm N] [--cnndm-from K] [--no-gum] NAME [hydra overrides ...]
+    python experiments/summaries/compare.py [--cnndm N] [--cnndm-from K] [--no-gum] NAME [overrides ...]
 
 e.g. `python experiments/summaries/compare.py lead8 summarizer.read_sentences=8`. Settings are tuned on
 CNN/DM articles that `make eval-summaries` does not score (`--cnndm-from 40`), then checked on the ones it
-scores (the first 40). Prints one line per dataset (ROUGE F1 x 100 with the eval's scorer, seconds per article, words per summary, token counts) and
-writes the summaries to outputs/compare/NAME_<dataset>.jsonl.
+scores (the first 40). Prints one line per dataset (ROUGE F1 x 100 with the eval's scorer, seconds per
+article, words per summary, token counts) and writes the summaries to outputs/compare/NAME_<dataset>.jsonl.
 """
 
 from __future__ import annotations
