@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from pathlib import Path
 
 import numpy as np
 from rouge_score.rouge_scorer import RougeScorer
@@ -29,7 +28,7 @@ SCORER = RougeScorer(["rouge2"], use_stemmer=True)
 
 def load_run(name: str, dataset: str) -> dict[str, dict]:
     path = PROJECT_ROOT / "outputs" / "compare" / f"{name}_{dataset}.jsonl"
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return {row["id"]: row for row in rows}
 
 
