@@ -23,6 +23,13 @@ from rouge_score.rouge_scorer import RougeScorer
 from pipeline import PROJECT_ROOT
 from pipeline.eval_summaries import ROUGE_TYPES, compose_config, read_frank, read_gum, rouge_scores
 
+OUTPUT_DIR = PROJECT_ROOT / "outputs" / "compare"
+
+
+def output_path(name: str, dataset: str) -> Path:
+    """Where a run's summaries and per-article ROUGE go (and mbr.py reads them)."""
+    return OUTPUT_DIR / f"{name}_{dataset}.jsonl"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -40,8 +47,7 @@ def main() -> None:
         datasets["gum"] = read_gum(data / "gum_wikinews.jsonl", "news")
     summarizer = instantiate(cfg.summarizer)
     scorer = RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
-    out = PROJECT_ROOT / "outputs" / "compare"
-    out.mkdir(parents=True, exist_ok=True)
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     for name, articles in datasets.items():
         counts = getattr(summarizer, "token_counts", {})
         before = dict(counts)
@@ -53,7 +59,7 @@ def main() -> None:
         words = np.mean([len(s.text.split()) for s in summaries])
         tokens = {key: value - before.get(key, 0) for key, value in counts.items()}
         print(f"{args.name} {name} {rouge} {seconds:.2f} s/article, {words:.0f} words, {tokens}", flush=True)
-        with (out / f"{args.name}_{name}.jsonl").open("w", encoding="utf-8") as handle:
+        with output_path(args.name, name).open("w", encoding="utf-8") as handle:
             for summary, article, row in zip(summaries, articles, rows, strict=True):
                 handle.write(json.dumps({"id": article.id, "summary": summary.text, **row}) + "\n")
 
