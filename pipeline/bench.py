@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from pipeline.models import pick_device
-from pipeline.stance import LABELS, NO_STANCE
+from pipeline.schema import LABELS, NO_STANCE
 from pipeline.track import Tracker
 
 ROOT = Path(__file__).resolve().parents[1]

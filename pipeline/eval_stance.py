@@ -27,8 +27,7 @@ from pipeline.evaluate import (
     stance_metrics,
     worst_errors,
 )
-from pipeline.run import RunSummary
-from pipeline.stance import LABELS
+from pipeline.schema import LABELS, RunSummary
 from pipeline.track import Tracker
 
 

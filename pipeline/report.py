@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,7 +26,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from pipeline.stance import LABELS, NO_STANCE
+from pipeline.files import read_jsonl, write_text_atomic
+from pipeline.schema import LABELS, NO_STANCE
 
 REPORT_FILE = "report.html"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -124,24 +124,14 @@ def write_report(
     )
     environment.filters["stance_class"] = stance_class
     path = output_dir / REPORT_FILE
-    path.write_text(environment.get_template("report.html.j2").render(context), encoding="utf-8")
+    write_text_atomic(path, environment.get_template("report.html.j2").render(context))
     return path
-
-
-def read_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Yields the file's JSON lines one at a time; nothing when the file is missing (a stage wrote none)."""
-    if not path.is_file():
-        return
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
 
 
 def count_predictions(path: Path, texts: Mapping[str, str], max_cards: int) -> CorpusCounts:
     """One streaming pass over predictions.jsonl: stance and actor counts, the date span, the first cards."""
     counts = CorpusCounts()
-    for record in read_records(path):
+    for record in read_jsonl(path):
         counts.articles += 1
         if len(counts.cards) < max_cards:
             counts.cards.append(article_card(record, texts.get(str(record.get("id")))))
@@ -255,7 +245,7 @@ def count_rejections(path: Path) -> dict[str, Any]:
     """The rejections' total, the most common reasons with their counts, and the first few records."""
     reasons: Counter[str] = Counter()
     listed = []
-    for rejection in read_records(path):
+    for rejection in read_jsonl(path):
         reasons[str(rejection.get("reason"))] += 1
         if len(listed) < REJECTIONS_LISTED:
             listed.append(rejection)
@@ -311,7 +301,7 @@ def count_top_actors(
     timeline: dict[str, dict[str, Counter[str]]] = {name: defaultdict(Counter) for name in timeline_actors}
     index = {name: position for position, name in enumerate(cooccurring)}
     together = np.zeros((len(cooccurring), len(cooccurring)), dtype=int)
-    for record in read_records(path):
+    for record in read_jsonl(path):
         stances = actor_stances(record.get("actors") or [])
         present = sorted(index[name] for name in stances if name in index)
         together[np.ix_(present, present)] += 1

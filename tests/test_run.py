@@ -1,13 +1,10 @@
 import json
-from collections import Counter
 from pathlib import Path
 
-import datasets
 import mlflow
 import pytest
 
-from pipeline.ingest import ingest
-from pipeline.run import Stage, run_pipeline, run_shards, selected_stages, write_outputs
+from pipeline.run import run_pipeline
 from tests.conftest import ComposeConfig
 
 DATA = Path(__file__).parent / "data"
@@ -42,14 +39,6 @@ def test_ingest_only_run_writes_outputs_tracks_and_resumes(
     second = run_pipeline(cfg)
     assert second.metrics["resumed_shards_count"] == 2
     assert read_jsonl(second.output_dir / "predictions.jsonl") == predictions
-
-
-def test_stage_selection_is_validated() -> None:
-    assert selected_stages(["stance", "actors"]) == ["actors", "stance"]
-    with pytest.raises(ValueError, match="unknown stage"):
-        selected_stages(["summarise"])
-    with pytest.raises(ValueError, match="needs stage 'actors'"):
-        selected_stages(["summarize", "stance"])
 
 
 OBAMA_ARTICLE = {
@@ -120,63 +109,3 @@ def test_default_models_end_to_end(compose_config: ComposeConfig, tmp_path: Path
     check_prediction(prediction, logged)
     assert "Obama" in prediction["summary"] and prediction["summary"].rstrip().endswith((".", '"', "!", "?"))
     assert logged["params"]["summarizer.gguf.sha256"].startswith("1d9614638d18")
-
-
-def shout_unless_poisoned(dataset: datasets.Dataset) -> datasets.Dataset:
-    """A stage that raises on any batch holding the article with id "poison", like a model error would."""
-    if "poison" in dataset["id"]:
-        raise ValueError("cannot process this article")
-    return dataset.map(lambda row: {"summary": row["text"].upper()})
-
-
-def test_an_article_a_stage_fails_on_is_recorded_and_the_job_goes_on(tmp_path: Path) -> None:
-    ids = ["a", "poison", "c", "d", "e"]
-    dataset = datasets.Dataset.from_dict({"id": ids, "text": [f"text of {i}" for i in ids]})
-    stages = [Stage("summarize", shout_unless_poisoned)]
-    counts: Counter[str] = Counter()
-    shards = run_shards(dataset, stages, tmp_path / "shards", 2, 10, Counter(), counts)
-    write_outputs(tmp_path, shards, counts)
-
-    predictions = read_jsonl(tmp_path / "predictions.jsonl")
-    assert [p["id"] for p in predictions] == ["a", "c", "d", "e"]  # "a" shared a shard with "poison"
-    assert predictions[0]["summary"] == "TEXT OF A"
-    [failure] = read_jsonl(tmp_path / "failures.jsonl")
-    assert failure["id"] == "poison" and failure["text"] == "text of poison"  # input for a retry
-    assert (
-        failure["failed_stage"] == "summarize"
-        and failure["error"] == "ValueError: cannot process this article"
-    )
-    assert counts["failed_articles"] == 1
-    assert list(ingest(tmp_path / "failures.jsonl").dataset["id"]) == ["poison"]  # a retry's input as it is
-
-    # A re-run resumes: the failed article counts as done, so no shard is recomputed.
-    counts = Counter()
-    write_outputs(
-        tmp_path, run_shards(dataset, stages, tmp_path / "shards", 2, 10, Counter(), counts), counts
-    )
-    assert counts["resumed_shards"] == 3 and counts["failed_articles"] == 1
-    assert read_jsonl(tmp_path / "predictions.jsonl") == predictions
-
-
-def test_more_failures_than_allowed_stop_the_job(tmp_path: Path) -> None:
-    dataset = datasets.Dataset.from_dict({"id": ["poison"], "text": ["x"]})
-    shards = run_shards(
-        dataset, [Stage("summarize", shout_unless_poisoned)], tmp_path, 1, 0, Counter(), Counter()
-    )
-    with pytest.raises(RuntimeError, match="1 articles failed, more than max_failures=0"):
-        list(shards)
-
-
-def test_a_shard_that_succeeds_on_a_retry_drops_its_old_failures(tmp_path: Path) -> None:
-    dataset = datasets.Dataset.from_dict({"id": ["poison", "b"], "text": ["x", "y"]})
-    stages = [Stage("summarize", shout_unless_poisoned)]
-    list(run_shards(dataset, stages, tmp_path, 2, 10, Counter(), Counter()))
-    (tmp_path / "part-00000.jsonl").unlink()  # as if the job died before the predictions were written
-
-    def shout(batch: datasets.Dataset) -> datasets.Dataset:
-        return batch.map(lambda row: {"summary": row["text"].upper()})
-
-    counts: Counter[str] = Counter()
-    list(run_shards(dataset, [Stage("summarize", shout)], tmp_path, 2, 10, Counter(), counts))
-    assert not (tmp_path / "part-00000.failed.jsonl").exists() and counts["failed_articles"] == 0
-    assert [r["id"] for r in read_jsonl(tmp_path / "part-00000.jsonl")] == ["poison", "b"]

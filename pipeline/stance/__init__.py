@@ -1,6 +1,7 @@
 """Stance stage: labels each actor aggressive, conciliatory or hedging from its evidence sentences.
 
-Backends (`embedding.py`: zero-shot, `trained.py`: the trained head) implement `StanceClassifier`;
+Backends (`trained.py`: the trained head, `embedding.py`: zero-shot similarity, `nli.py`: zero-shot
+entailment, `llm.py`: a chat model's label probabilities) implement `StanceClassifier`;
 `classify_stance` runs one over a Dataset's `actors` column. An actor without evidence gets stance
 "none" with all probabilities 0.0: there is nothing to judge, and zeros (rather than a uniform guess)
 keep such actors out of any calibration or confidence statistics computed from the probabilities.
@@ -15,20 +16,7 @@ from typing import Any, Protocol
 import datasets
 import numpy as np
 
-LABELS = ("aggressive", "conciliatory", "hedging")
-NO_STANCE = "none"  # no stance: an actor without evidence; for the trained head, a neutral sentence
-
-# What the actors stage writes per actor; any further fields it adds are kept as they come.
-ACTOR_FEATURES = {
-    "name": datasets.Value("string"),
-    "aliases": datasets.List(datasets.Value("string")),
-    "type": datasets.Value("string"),
-    "evidence": datasets.List(datasets.Value("string")),
-}
-STANCE_FEATURES = {
-    "stance": datasets.Value("string"),
-    "probabilities": {label: datasets.Value("float64") for label in LABELS},
-}
+from pipeline.schema import ACTOR_FEATURES, LABELS, NO_STANCE, STANCE_FEATURES
 
 
 class StanceClassifier(Protocol):

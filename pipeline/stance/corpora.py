@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.stance import LABELS, NO_STANCE
+from pipeline.schema import LABELS, NO_STANCE
+from pipeline.text import detokenize
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,3 @@ def read_corpus(name: str, reader: str, path: str | Path, **mapping: object) -> 
     if unknown:
         raise ValueError(f"corpus {name!r}: labels {unknown} are not among {(*LABELS, NO_STANCE)}")
     return rows
-
-
-def detokenize(text: str) -> str:
-    """UNSCon text is tokenised ("crisis , with ... ."); rejoin punctuation so it reads like news text."""
-    text = " ".join(text.split())
-    return re.sub(r" ([.,;:!?)%])", r"\1", text).replace("( ", "(")

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from scipy.special import softmax
 
-from pipeline.stance import LABELS, average_sentence_probabilities
+from pipeline.schema import LABELS
+from pipeline.stance import average_sentence_probabilities
 from pipeline.stance.encoder import ENCODER_ID, SentenceEncoder
 
 

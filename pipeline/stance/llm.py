@@ -19,7 +19,8 @@ import torch
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerBase
 
 from pipeline.models import GGUFSpec, load_pretrained, pick_device, resolve_model_dir, weights_params
-from pipeline.stance import LABELS, average_sentence_probabilities
+from pipeline.schema import LABELS
+from pipeline.stance import average_sentence_probabilities
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
-from pipeline.stance import LABELS
+from pipeline.schema import LABELS
 from pipeline.stance.trained import TrainedStanceClassifier
 
 

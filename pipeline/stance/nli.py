@@ -19,7 +19,8 @@ import torch
 from transformers import AutoModelForSequenceClassification, PretrainedConfig
 
 from pipeline.models import load_pretrained, pick_device
-from pipeline.stance import LABELS, average_sentence_probabilities
+from pipeline.schema import LABELS
+from pipeline.stance import average_sentence_probabilities
 
 
 def label_column(config: PretrainedConfig, prefix: str) -> int:

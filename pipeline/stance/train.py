@@ -35,7 +35,8 @@ from sklearn.preprocessing import StandardScaler
 
 from pipeline import CONFIG_DIR, PROJECT_ROOT
 from pipeline.evaluate import pair_actors, stance_metrics
-from pipeline.stance import ACTOR_FEATURES, LABELS, StanceClassifier, classify_stance
+from pipeline.schema import ACTOR_FEATURES, LABELS
+from pipeline.stance import StanceClassifier, classify_stance
 from pipeline.stance.corpora import LabelledSentence, read_corpus
 from pipeline.stance.embedding import label_prototypes
 from pipeline.stance.encoder import ENCODER_ID, SentenceEncoder

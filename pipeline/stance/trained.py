@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import spacy
 from safetensors.numpy import load_file, save_file
 from scipy.special import softmax
 from spacy.tokens import Doc, Token
 
-from pipeline.stance import LABELS, NO_STANCE, average_sentence_probabilities
+from pipeline.nlp import load_spacy
+from pipeline.schema import LABELS, NO_STANCE
+from pipeline.stance import average_sentence_probabilities
 from pipeline.stance.embedding import prototype_probabilities
 from pipeline.stance.encoder import ENCODER_ID, SentenceEncoder, Span
 
@@ -76,8 +77,7 @@ class ActorClauses:
     """
 
     def __init__(self, spacy_model: str):
-        # Only the parser and the tags are needed; leaving out NER and lemmas makes loading and parsing faster.
-        self.nlp = spacy.load(spacy_model, exclude=["ner", "lemmatizer"])
+        self.nlp = load_spacy(spacy_model)
 
     @property
     def version(self) -> str:
@@ -86,7 +86,9 @@ class ActorClauses:
     def extract(self, sentences: Sequence[str], spans: Sequence[list[Span]]) -> list[str]:
         clauses = list(sentences)
         mentioned = [index for index, found in enumerate(spans) if found]
-        for index, doc in zip(mentioned, self.nlp.pipe(sentences[i] for i in mentioned), strict=True):
+        # Only the parse is needed: NER and lemmas are skipped, which makes parsing faster.
+        parsed = self.nlp.pipe((sentences[i] for i in mentioned), disable=["ner", "lemmatizer"])
+        for index, doc in zip(mentioned, parsed, strict=True):
             clauses[index] = actor_clause(doc, spans[index])
         return clauses
 

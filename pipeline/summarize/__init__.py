@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import datasets
 from tqdm.auto import tqdm
 
+from pipeline.schema import CHECKER_COLUMNS, SUMMARY_FEATURES
+
 if TYPE_CHECKING:
     from pipeline.summarize.cache import SummaryCache
     from pipeline.summarize.faithfulness import FaithfulnessChecker
@@ -32,19 +34,6 @@ class Summarizer(Protocol):
     def summarize_batch(self, texts: list[str]) -> list[Summary]: ...
 
     def params(self) -> dict[str, str | int | float | bool | None]: ...
-
-
-# The columns the stage adds, with their types; the checker's only when a faithfulness checker is given.
-COLUMNS = {
-    "summary": datasets.Value("string"),
-    "summary_chunks": datasets.Value("int32"),
-    "summary_repairs": datasets.List(datasets.Value("string")),
-    "summary_read_sentences": datasets.Value("int32"),
-    "summary_faithfulness": datasets.Value("float64"),
-    "summary_faithful": datasets.Value("bool"),
-    "summary_unsupported": datasets.List(datasets.Value("string")),
-}
-CHECKER_COLUMNS = ("summary_faithfulness", "summary_faithful", "summary_unsupported")
 
 
 def summarize(
@@ -88,6 +77,8 @@ def summarize(
             }
         if cache:
             cache.put(texts[i], records[i])
-    for name in [name for name in COLUMNS if faithfulness or name not in CHECKER_COLUMNS]:
-        dataset = dataset.add_column(name, [record[name] for record in records], feature=COLUMNS[name])
+    for name in [name for name in SUMMARY_FEATURES if faithfulness or name not in CHECKER_COLUMNS]:
+        dataset = dataset.add_column(
+            name, [record[name] for record in records], feature=SUMMARY_FEATURES[name]
+        )
     return dataset

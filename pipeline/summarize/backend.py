@@ -28,10 +28,11 @@ from transformers import (
 
 from pipeline.models import GGUFSpec, load_pretrained, pick_device, resolve_model_dir, weights_params
 from pipeline.summarize import Summary
-from pipeline.summarize.chunking import split_into_chunks, split_sentences
+from pipeline.summarize.chunking import split_into_chunks
 from pipeline.summarize.cleanup import clean_summary
 from pipeline.summarize.decoding import greedy_decode, use_onednn_for_few_rows
 from pipeline.summarize.lead import body_sentences
+from pipeline.text import split_sentences
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from pipeline.files import write_text_atomic
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -53,6 +54,4 @@ class SummaryCache:
     def put(self, text: str, record: Mapping[str, Any]) -> None:
         path = self.path(text)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        partial.replace(path)
+        write_text_atomic(path, json.dumps(record, ensure_ascii=False))

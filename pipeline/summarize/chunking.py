@@ -1,47 +1,12 @@
-"""Sentence splitting and token-budgeted chunking of articles, on paragraph, then sentence, then word boundaries."""
+"""Token-budgeted chunking of articles, on paragraph, then sentence, then word boundaries."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
+from pipeline.text import split_paragraphs, split_sentences
+
 TokenCounter = Callable[[str], int]
-
-# A sentence ends at terminal punctuation (plus closing quotes or brackets) followed by space and a capital,
-# digit, quote or bracket; "Mr. Khelil" and "U.S. President" are the classic false ends, handled below.
-SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
-ABBREVIATIONS = frozenset(
-    {"mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov", "gen", "col", "lt", "capt", "sgt", "st", "jr"}
-    | {"sr", "inc", "ltd", "co", "corp", "vs", "etc", "est", "approx", "dept", "fig"}
-    | {"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
-)
-TERMINAL = re.compile(r"[.!?][\"'”’)\]]*$")  # a sentence that ends like one
-INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?$")
-PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of `text` in order, stripped; a text without terminal punctuation is one sentence."""
-    sentences, start = [], 0
-    for match in SENTENCE_END.finditer(text):
-        words = text[start : match.start() + 1].split()
-        if match.group().startswith(".") and words and is_abbreviation(words[-1]):
-            continue
-        sentences.append(text[start : match.end()].strip())
-        start = match.end()
-    tail = text[start:].strip()
-    return [s for s in [*sentences, tail] if s]
-
-
-def is_abbreviation(word: str) -> bool:
-    """Whether `word` (with its final period) is an abbreviation or initialism rather than a sentence end."""
-    bare = word.lstrip("\"'“‘([").rstrip(".")
-    initial = len(bare) == 1 and bare.isalpha()
-    return initial or bare.lower() in ABBREVIATIONS or bool(INITIALISM.fullmatch(bare + "."))
-
-
-def split_paragraphs(text: str) -> list[str]:
-    return [p.strip() for p in PARAGRAPH_BREAK.split(text) if p.strip()]
 
 
 def split_characters(text: str, max_tokens: int) -> list[str]:

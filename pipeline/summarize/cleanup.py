@@ -8,8 +8,8 @@ from __future__ import annotations
 import itertools
 import re
 
-from pipeline.summarize.chunking import TERMINAL, split_sentences
 from pipeline.summarize.lead import lead_sentences
+from pipeline.text import TERMINAL, split_sentences
 
 MARKUP = re.compile(r"\*\*|__|^\s*#+\s*|^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
 PREAMBLE = re.compile(

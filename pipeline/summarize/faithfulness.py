@@ -18,20 +18,19 @@ than the weakest sentence: ROC AUC 82 against 77 on the tuning half), and it is 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import spacy
 import torch
 from spacy.tokens import Span, Token
 from transformers import AutoModelForSequenceClassification
 
 from pipeline.models import load_pretrained, pick_device
+from pipeline.nlp import load_spacy
 from pipeline.stance.encoder import SentenceEncoder
 from pipeline.stance.nli import label_column
-from pipeline.summarize.chunking import split_paragraphs, split_sentences
+from pipeline.text import article_sentences, fold_case
 
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 WORD = re.compile(r"\w+")
@@ -89,7 +88,7 @@ class FaithfulnessChecker:
         self.name_penalty, self.number_penalty = name_penalty, number_penalty
         self.entity_labels = frozenset(entity_labels)
         self.spacy_model, self.entailment_passages = spacy_model, entailment_passages
-        self.nlp = spacy.load(spacy_model, disable=["lemmatizer"])
+        self.nlp = load_spacy(spacy_model)
         self.encoder = SentenceEncoder(encoder, device=device, batch_size=batch_size)
         self.entailment = (
             Entailment(entailment_model, device=device, batch_size=batch_size) if entailment_model else None
@@ -99,7 +98,7 @@ class FaithfulnessChecker:
         """One verdict per (summary, article) pair, in input order."""
         spans = [[s for s in doc.sents if s.text.strip()] for doc in self.nlp.pipe(summaries)]
         support = self.support(
-            [[s.text for s in sentences] for sentences in spans], list(map(article_units, articles))
+            [[s.text for s in sentences] for sentences in spans], list(map(article_sentences, articles))
         )
         return [
             self.verdict(sentences, scores, article)
@@ -195,13 +194,6 @@ class Entailment:
         return np.concatenate(out)
 
 
-def article_units(article: str) -> list[str]:
-    """The article's sentences, paragraph by paragraph."""
-    return [
-        s for paragraph in split_paragraphs(article) for s in split_sentences(" ".join(paragraph.split()))
-    ]
-
-
 def with_adjacent_pairs(vectors: np.ndarray) -> np.ndarray:
     """`vectors` followed by the normalised mean of each adjacent pair: a two-sentence passage, unencoded."""
     pairs = vectors[:-1] + vectors[1:]
@@ -209,14 +201,8 @@ def with_adjacent_pairs(vectors: np.ndarray) -> np.ndarray:
     return np.concatenate([vectors, pairs])
 
 
-def fold(text: str) -> str:
-    """Lower case without accents or curly apostrophes, so "Zelenskyy’s" and "zelenskyy's" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-
-
 def article_words(article: str) -> frozenset[str]:
-    return frozenset(WORD.findall(fold(article)))
+    return frozenset(WORD.findall(fold_case(article)))
 
 
 def name_in(name: str, words: frozenset[str]) -> bool:
@@ -227,7 +213,7 @@ def name_in(name: str, words: frozenset[str]) -> bool:
             len(other) >= MIN_PREFIX_CHARS and (word.startswith(other) or other.startswith(word))
             for other in words
         )
-        for word in WORD.findall(fold(name))
+        for word in WORD.findall(fold_case(name))
         if word not in TITLE_WORDS and len(word) >= 2
     )
 
@@ -273,4 +259,4 @@ def name_text(token: Token) -> str:
     """The folded text of the entity `token` heads (or of the token alone, outside any entity)."""
     entity = next((e for e in token.doc.ents if e.start <= token.i < e.end), None)
     text = entity.text if entity is not None else token.text
-    return " ".join(w for w in WORD.findall(fold(text)) if w not in TITLE_WORDS)
+    return " ".join(w for w in WORD.findall(fold_case(text)) if w not in TITLE_WORDS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.summarize import Summary
-from pipeline.summarize.chunking import TERMINAL, split_paragraphs, split_sentences
+from pipeline.text import TERMINAL, article_sentences
 
 
 def lead_sentences(text: str, num_sentences: int) -> str:
@@ -14,9 +14,7 @@ def lead_sentences(text: str, num_sentences: int) -> str:
 def body_sentences(text: str) -> list[str]:
     """The sentences of `text` without its headings, bylines and datelines (no final punctuation: they are
     not what the article says), unless that leaves none."""
-    sentences = [
-        s for paragraph in split_paragraphs(text) for s in split_sentences(" ".join(paragraph.split()))
-    ]
+    sentences = article_sentences(text)
     return [s for s in sentences if TERMINAL.search(s)] or sentences
 
 

@@ -4,7 +4,8 @@ import datasets
 import numpy as np
 import pytest
 
-from pipeline.stance import LABELS, NO_STANCE, average_sentence_probabilities, classify_stance
+from pipeline.schema import LABELS, NO_STANCE
+from pipeline.stance import average_sentence_probabilities, classify_stance
 
 KEYWORDS = {"attack": "aggressive", "talks": "conciliatory", "maybe": "hedging"}
 

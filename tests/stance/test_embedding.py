@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hydra.utils import instantiate
 
-from pipeline.stance import LABELS
+from pipeline.schema import LABELS
 from pipeline.stance.embedding import EmbeddingStanceClassifier
 
 

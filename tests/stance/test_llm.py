@@ -11,7 +11,8 @@ from omegaconf import OmegaConf
 from summarize import conftest as summarize_fixtures
 
 from pipeline import CONFIG_DIR
-from pipeline.stance import LABELS, NO_STANCE, classify_stance
+from pipeline.schema import LABELS, NO_STANCE
+from pipeline.stance import classify_stance
 from pipeline.stance.llm import LLMStanceClassifier, StancePrompt, label_token_ids
 
 # A pytest fixture is any fixture in the module's namespace: this shares the summariser tests' tiny model.

@@ -13,7 +13,8 @@ from summarize.conftest import save_tokenizer
 from transformers import BertConfig, BertForSequenceClassification
 
 from pipeline import CONFIG_DIR
-from pipeline.stance import LABELS, NO_STANCE, classify_stance
+from pipeline.schema import LABELS, NO_STANCE
+from pipeline.stance import classify_stance
 from pipeline.stance.nli import NLIStanceClassifier
 
 ENTAILMENT_FIRST = {0: "entailment", 1: "neutral", 2: "contradiction"}

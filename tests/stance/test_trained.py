@@ -11,7 +11,8 @@ import spacy
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from pipeline.stance import LABELS, average_sentence_probabilities
+from pipeline.schema import LABELS
+from pipeline.stance import average_sentence_probabilities
 from pipeline.stance.train import DEFAULT_CONFIG, build_artifact, fit_head, load_training_config, main
 from pipeline.stance.trained import (
     HEAD_FILE,

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from pipeline.models import GGUFSpec
 from pipeline.summarize.backend import GenerationSettings, NoRepeatNGramInOutput, SentenceLimit
 from pipeline.summarize.chat import ChatSummarizer
-from pipeline.summarize.chunking import split_sentences
+from pipeline.text import split_sentences
 
 TEXTS = [
     "Oil prices rose.",

