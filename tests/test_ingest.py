@@ -66,6 +66,29 @@ def test_clean_text_normalises_whitespace_and_strips_furniture() -> None:
     assert clean_text(raw) == "Leaders met in Geneva. They agreed to talk.\n\nTalks continue on Friday."
 
 
+def test_clean_text_drops_navigation_lines_and_a_glued_section_label() -> None:
+    raw = "Cybersecurity\nGet more with myNEWS\n\nLearn more\n\nChina said on Monday that talks would go on."
+    assert clean_text(raw) == "Cybersecurity\n\nChina said on Monday that talks would go on."
+    assert clean_text("Wikinews Today short infobox The North Korean government denied it.") == (
+        "The North Korean government denied it."
+    )
+    assert clean_text("Economy and business Trading was suspended.") == "Trading was suspended."
+    assert clean_text("Australian news Australian Prime Minister John Howard said no.") == (
+        "Australian Prime Minister John Howard said no."
+    )
+    # Only a label before a capitalised sentence start, and only at the very beginning.
+    assert clean_text("Fox news reported it. Economy and business Trading rose.") == (
+        "Fox news reported it. Economy and business Trading rose."
+    )
+
+
+def test_clean_text_splits_a_name_glued_to_the_next_word() -> None:
+    raw = "Belgium has no government. Belgiumis a federal state. Alexis met Alex, and Alexis left."
+    assert clean_text(raw) == (
+        "Belgium has no government. Belgium is a federal state. Alexis met Alex, and Alexis left."
+    )
+
+
 def test_clean_text_separates_run_on_sentences_of_a_scraped_page() -> None:
     raw = (
         "Share this withEmailFacebookTwitterCopy this linkDrilling stopped after the tremor.It will resume."

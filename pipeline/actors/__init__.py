@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -54,16 +54,26 @@ class ActorExtractor:
         self.tables = NameTables(**tables)
         self.settings = EvidenceSettings(max_evidence, min_evidence_words, min_quote_words)
 
-    def extract(self, text: str) -> list[Actor]:
-        """The article's actors in order of first mention; those only mentioned have no evidence."""
-        return self.read(self.nlp(text))
+    def extract(self, text: str, title: str = "") -> list[Actor]:
+        """The article's actors in order of first mention; those only mentioned have no evidence.
 
-    def extract_many(self, texts: Iterable[str], batch_size: int) -> list[list[Actor]]:
-        """`extract` for each text, parsed in batches by `nlp.pipe`."""
-        return [self.read(doc) for doc in self.nlp.pipe(texts, batch_size=batch_size)]
+        The headline is read before the text for the names and roles it gives ("Remarks by President
+        Biden and Prime Minister Albanese" says who "THE PRESIDENT:" is); evidence comes from the text.
+        """
+        return self.extract_many([text], 1, [title])[0]
 
-    def read(self, doc: Doc) -> list[Actor]:
-        article = Article.read(doc, self.tables)
+    def extract_many(
+        self, texts: Sequence[str], batch_size: int, titles: Sequence[str] | None = None
+    ) -> list[list[Actor]]:
+        """`extract` for each text (and title), parsed in batches by `nlp.pipe`."""
+        heads = [f"{title.strip()}\n\n" if title.strip() else "" for title in titles or [""] * len(texts)]
+        docs = self.nlp.pipe(
+            [head + text for head, text in zip(heads, texts, strict=True)], batch_size=batch_size
+        )
+        return [self.read(doc, len(head)) for doc, head in zip(docs, heads, strict=True)]
+
+    def read(self, doc: Doc, body_start: int = 0) -> list[Actor]:
+        article = Article.read(doc, self.tables, body_start)
         build_clusters(article, collect_mentions(article))
         attribute(article, collect_events(article), self.settings)
         return actors_of(article, self.settings)
@@ -72,16 +82,19 @@ class ActorExtractor:
 def extract_actors(
     dataset: datasets.Dataset, extractor: ActorExtractor, batch_size: int = 16
 ) -> datasets.Dataset:
-    """Adds column `actors`: list of {"name", "aliases", "type", "evidence"} from column `text`; tqdm progress."""
+    """Adds column `actors`: list of {"name", "aliases", "type", "evidence"} from columns `title` (when
+    there is one) and `text`; tqdm progress."""
     texts = list(dataset["text"])
+    titles = list(dataset["title"]) if "title" in dataset.column_names else [""] * len(texts)
     found: list[list[dict]] = []
     with tqdm(total=len(texts), desc="actors", unit="article") as progress:
         for start in range(0, len(texts), batch_size):
-            batch = texts[start : start + batch_size]
+            batch = slice(start, start + batch_size)
             found.extend(
-                [asdict(actor) for actor in actors] for actors in extractor.extract_many(batch, batch_size)
+                [asdict(actor) for actor in actors]
+                for actors in extractor.extract_many(texts[batch], batch_size, titles[batch])
             )
-            progress.update(len(batch))
+            progress.update(len(texts[batch]))
     if "actors" in dataset.column_names:  # gold input carries its own actors; the stage's replace them
         dataset = dataset.remove_columns("actors")
     return dataset.add_column("actors", found, feature=datasets.List(ACTOR_FEATURES))

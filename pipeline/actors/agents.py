@@ -67,6 +67,11 @@ def collect_events(article: Article) -> list[Event]:
             events.append(event)
             if people := [agent for agent in event.agents if agent.type == "person"]:
                 article.last_person = people[-1]
+            if any(
+                child.dep_ == "dobj" and forms(child) & article.tables.statement_nouns
+                for child in token.children
+            ):
+                article.last_issuers = event.agents  # "X issued a statement"
         for index in range(sentence.start, sentence.end):
             cluster = article.cluster_at.get(index)
             if cluster and cluster.type == "person" and article.doc[index].dep_ == "nsubj":
@@ -149,6 +154,10 @@ def agents_of_nominal(article: Article, noun: Token, references: bool) -> list[C
     ]
     if appositives:  # "a spokesman for the army, Felix Chukwuma, said"
         return appositives[:1]
+    if forms(noun) & article.tables.statement_nouns and (
+        issuers := statement_issuers(article, noun, references)
+    ):
+        return issuers
     noun_forms = forms(noun)
     is_role = bool(noun_forms & article.tables.role_nouns)
     if is_role:
@@ -185,6 +194,28 @@ def agents_of_nominal(article: Article, noun: Token, references: bool) -> list[C
                 return named[:1]
     if is_plural and (group := group_of(article, noun)):
         return [group]
+    return []
+
+
+def statement_issuers(article: Article, noun: Token, references: bool) -> list[Cluster]:
+    """Who a statement is by: "a statement by/from X", "a statement issued by X", "X's statement" and
+    "X, whose statement called ...": the statement speaks for its issuer."""
+    for child in noun.children:
+        if child.dep_ == "prep" and child.lower_ in ("by", "from", "of"):
+            objects = [obj for obj in child.children if obj.dep_ == "pobj"]
+        elif child.dep_ == "acl":  # "issued by X"
+            objects = [obj for agent in child.children if agent.dep_ == "agent" for obj in agent.children]
+        elif child.dep_ == "poss" and child.tag_ == "WP$" and noun.head.dep_ == "relcl":
+            objects = [noun.head.head]  # "whose": the noun the relative clause is about
+        elif child.dep_ == "poss":
+            objects = [child]
+        else:
+            continue
+        for obj in objects:
+            if found := agents_of_nominal(article, obj, references):
+                return found
+    if references and any(child.lower_ in ("the", "this", "that") for child in noun.children):
+        return article.last_issuers  # "The statement called ...": the statement issued last
     return []
 
 

@@ -51,16 +51,18 @@ class Article:
     doc: Doc
     tables: NameTables
     layout: Layout
+    body_start: int = 0  # where the article's text starts after its headline
     clusters: list[Cluster] = field(default_factory=list)
     cluster_at: dict[int, Cluster] = field(default_factory=dict)  # token index -> cluster
     speaker_of_turn: dict[int, Cluster] = field(default_factory=dict)  # turn index -> cluster
     groups: dict[str, Cluster] = field(default_factory=dict)  # unnamed collective actors by folded phrase
     acronyms: dict[str, str] = field(default_factory=dict)  # folded acronym -> folded written-out name
     last_person: Cluster | None = None  # who "he" or "she" is at this point of the reading
+    last_issuers: list[Cluster] = field(default_factory=list)  # who "the statement" is by at this point
 
     @classmethod
-    def read(cls, doc: Doc, tables: NameTables) -> Article:
-        return cls(doc, tables, Layout(doc.text, tables.non_actor_speakers))
+    def read(cls, doc: Doc, tables: NameTables, body_start: int = 0) -> Article:
+        return cls(doc, tables, Layout(doc.text, tables.non_actor_speakers), body_start)
 
     @property
     def text(self) -> str:

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from spacy.tokens import Span
 
 
+# A sentence that only says who spoke is short: "Assistant Foreign Minister Zheng Zeguang said this on Monday."
+BARE_ATTRIBUTION_TOKENS = 12
+
+
 @dataclass
 class Actor:
     name: str  # fullest form in the article ("Barack Obama"); states by common country name ("China")
@@ -113,7 +117,9 @@ def is_long(article: Article, group: int, min_quote_words: int) -> bool:
 def attribute_quotes(article: Article, speech: list[Event]) -> dict[int, list[Cluster]]:
     """Each quote group's speakers: those of the nearest speech verb outside quotes in the quote's paragraphs.
 
-    A paragraph ending with a colon ("Ivanov stated:") also introduces a quote in the next paragraph.
+    A paragraph ending with a colon ("Ivanov stated:") also introduces a quote in the next paragraph, and
+    a paragraph that is only a quote takes the speaker of a bare attribution opening the next one
+    (""...," \n\n Assistant Foreign Minister Zheng Zeguang said.").
     """
     by_paragraph: dict[int, list[Event]] = {}
     for event in speech:
@@ -129,6 +135,11 @@ def attribute_quotes(article: Article, speech: list[Event]) -> dict[int, list[Cl
             ].rstrip()
             if previous.endswith(":"):
                 candidates = by_paragraph.get(first - 1, [])
+        last = max(paragraphs)
+        if not candidates:
+            candidates = [
+                event for event in by_paragraph.get(last + 1, []) if is_bare_attribution(article, event)
+            ][:1]
         if candidates:
             # The speech verb of the quote's own sentence first ("X concurred, saying "..." Y denied it"),
             # then the nearest one.
@@ -143,9 +154,24 @@ def attribute_quotes(article: Article, speech: list[Event]) -> dict[int, list[Cl
     return quoted_by
 
 
+def is_bare_attribution(article: Article, event: Event) -> bool:
+    """Whether the event opens its paragraph with a sentence that only says who spoke: "X said.", "X
+    said this on Monday." (no clause or quote of its own that the speech verb would introduce)."""
+    sentence = event.sentence
+    paragraph_start = article.layout.paragraph_starts[article.layout.paragraph_at(event.char)]
+    return (
+        not article.text[paragraph_start : sentence.start_char].strip()
+        and len(sentence) <= BARE_ATTRIBUTION_TOKENS
+        and not any(token.dep_ in ("ccomp", "xcomp") for token in sentence)
+        and not any(article.layout.in_quote(token.idx) for token in sentence)
+    )
+
+
 def add_evidence(
     article: Article, settings: EvidenceSettings, cluster: Cluster, start: int, end: int
 ) -> None:
+    if start < article.body_start:
+        return  # the headline names actors; what it says is the article's own words, not theirs
     raw = article.text[start:end]
     text = raw.strip().strip(",").strip()
     if len(text.split()) < settings.min_evidence_words or text.startswith("("):

@@ -31,6 +31,16 @@ def name_key(text: str, titles: Sequence[str]) -> str:
     return key
 
 
+# Compass words that names abbreviate to their initial: "N. Korea", "S. Sudan".
+COMPASS_WORDS = frozenset({"north", "south", "east", "west"})
+
+
+def abbreviated(key: str) -> str | None:
+    """A folded name with its leading compass word as an initial ("north korea" -> "n korea"), or None."""
+    first, _, rest = key.partition(" ")
+    return f"{first[0]} {rest}" if first in COMPASS_WORDS and rest else None
+
+
 def name_words(key: str) -> set[str]:
     """A folded name's words, hyphenated ones also split: "al-shaer" gives "al-shaer", "al" and "shaer"."""
     words = set(key.split())
@@ -52,6 +62,7 @@ class NameTables:
         group_nouns: Iterable[str],
         qualified_group_nouns: Iterable[str],
         event_nouns: Iterable[str],
+        statement_nouns: Iterable[str],
         speech_verbs: Iterable[str],
         action_verbs: Iterable[str],
         excluded: Iterable[str],
@@ -65,6 +76,8 @@ class NameTables:
         for country, facts in countries.items():
             for name in [country, *facts.get("aliases", [])]:
                 self.country_by_name[fold_name(name)] = country
+                if (short := abbreviated(fold_name(name))) is not None:
+                    self.country_by_name.setdefault(short, country)  # "N. Korea"
             for capital in facts.get("capitals", []):
                 self.country_by_capital[fold_name(capital)] = country
             for demonym in facts.get("demonyms", []):
@@ -88,6 +101,7 @@ class NameTables:
         self.group_nouns = frozenset(fold_name(noun) for noun in group_nouns)
         self.qualified_group_nouns = frozenset(fold_name(noun) for noun in qualified_group_nouns)
         self.event_nouns = frozenset(fold_name(noun) for noun in event_nouns)
+        self.statement_nouns = frozenset(fold_name(noun) for noun in statement_nouns)
         self.speech_verbs = frozenset(verb.lower() for verb in speech_verbs)
         self.action_verbs = frozenset(verb.lower() for verb in action_verbs)
         self.excluded = frozenset(fold_name(name) for name in excluded)
@@ -100,8 +114,10 @@ class NameTables:
             if key in table:
                 return table[key]
         words = key.split()
-        if len(words) > 2 and words[0] in self.state_body_nouns and words[1] == "of":
-            return self.country_by_name.get(" ".join(words[2:]))  # "Government of Mexico"
+        if "of" in words[1:-1]:  # "Government of Mexico", "the Foreign Ministry of N. Korea"
+            of = len(words) - 1 - words[::-1].index("of")
+            if set(words[:of]) & self.state_body_nouns:
+                return self.country_by_name.get(" ".join(words[of + 1 :]))
         if len(words) < 2 or words[-1] not in self.state_body_nouns:
             return None
         for size in range(len(words) - 1, 0, -1):
