@@ -1,0 +1,136 @@
+"""Does a shortened sentence still say what its source sentence says, in the same roles?
+
+Small models shortening a sentence make the errors readers catch: they add a word the source does not
+support ("a significant success"), make the object the actor ("Birks announced the official supplier"
+for "Birks was announced as the official supplier"), state as fact what the source attributes to a
+speaker ("The vote will become invalid" for "They say the vote will become invalid"), or drop a
+negation. Each check compares the two dependency parses; any problem found means the source sentence is
+kept instead (`grounded.py`), and the same checks score a summary sentence against the article sentence
+it is closest to (`faithfulness.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Span, Token
+
+CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"})
+# Words a rewrite may bring in without adding a fact: auxiliaries, light verbs, generic adverbs.
+NEUTRAL_LEMMAS = frozenset({"be", "have", "do", "will", "also", "then", "now", "later", "so", "as", "which"})
+NEGATIONS = frozenset({"not", "n't", "no", "never", "without", "nobody", "nothing", "none", "neither", "nor"})
+SUBJECT_DEPS = frozenset({"nsubj", "csubj"})
+# The shortest shared prefix that makes two word forms one word.
+MIN_PREFIX_CHARS = 5
+
+
+@dataclass(frozen=True)
+class GroundingRules:
+    speech_verbs: frozenset[str]  # lemmas whose subject is a speaker (conf/actors/spacy.yaml's list)
+    max_new_words: int = 0  # content words the rewrite may add that the source does not have
+
+
+def word_forms(tokens: Iterable[Token]) -> set[str]:
+    return {form for token in tokens for form in (token.lower_, token.lemma_.lower())}
+
+
+def is_supported(word: str, forms: set[str]) -> bool:
+    """Whether `word` is one of `forms` or shares with one a prefix of all but its last two letters
+    (at least MIN_PREFIX_CHARS): "invalided" / "invalidated", "Russia" / "Russian", not "signed" / "significant"."""
+    return word in forms or any(
+        shared_prefix(word, other) >= max(MIN_PREFIX_CHARS, min(len(word), len(other)) - 2) for other in forms
+    )
+
+
+def shared_prefix(first: str, second: str) -> int:
+    """How many leading characters the two words share."""
+    length = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        length += 1
+    return length
+
+
+def new_words(source: Span | Doc, rewrite: Span | Doc) -> list[str]:
+    """Content words of `rewrite` that `source` has in no form (nor a form sharing a long prefix)."""
+    forms = word_forms(source)
+    return [
+        token.text
+        for token in rewrite
+        if token.pos_ in CONTENT_POS
+        and token.lemma_.lower() not in NEUTRAL_LEMMAS
+        and not is_supported(token.lower_, forms)
+        and not is_supported(token.lemma_.lower(), forms)
+    ]
+
+
+def has_negation(tokens: Iterable[Token]) -> bool:
+    return any(token.dep_ == "neg" or token.lower_ in NEGATIONS for token in tokens)
+
+
+def speech_subjects(tokens: Iterable[Token], speech_verbs: frozenset[str]) -> set[str]:
+    """Lower-cased heads of the subjects of speech verbs, and "according to" objects: who a claim is from."""
+    speakers = set()
+    for token in tokens:
+        if token.pos_ == "VERB" and token.lemma_.lower() in speech_verbs:
+            speakers |= {child.lower_ for child in token.children if child.dep_ in SUBJECT_DEPS}
+            speakers |= {
+                obj.lower_ for agent in token.children if agent.dep_ == "agent" for obj in agent.children
+            }
+        if token.lower_ == "according":
+            speakers |= {obj.lower_ for to in token.children for obj in to.children if obj.dep_ == "pobj"}
+    return speakers
+
+
+def is_quoted(text: str) -> bool:
+    stripped = text.strip()
+    return stripped[:1] in '"“' or stripped[-1:] in '"”'
+
+
+def actor_roles(tokens: Iterable[Token]) -> set[tuple[str, str]]:
+    """(verb lemma, head of the one who acts) for each verb with an active subject or a passive by-agent."""
+    roles = set()
+    for token in tokens:
+        if token.pos_ not in ("VERB", "AUX"):
+            continue
+        for child in token.children:
+            if child.dep_ in SUBJECT_DEPS:
+                roles.add((token.lemma_.lower(), child.lower_))
+            elif child.dep_ == "agent":
+                roles |= {(token.lemma_.lower(), obj.lower_) for obj in child.children if obj.dep_ == "pobj"}
+    return roles
+
+
+def undergoer_roles(tokens: Iterable[Token]) -> set[tuple[str, str]]:
+    """(verb lemma, head) for each passive subject and direct object: who is acted upon."""
+    return {
+        (token.head.lemma_.lower(), token.lower_)
+        for token in tokens
+        if token.dep_ in ("nsubjpass", "dobj") and token.head.pos_ in ("VERB", "AUX")
+    }
+
+
+def grounding_problems(source: Span | Doc, rewrite: Span | Doc, rules: GroundingRules) -> list[str]:
+    """What `rewrite` says that `source` does not support; empty when it is faithful to it."""
+    problems = []
+    added = new_words(source, rewrite)
+    if len(added) > rules.max_new_words:
+        problems.append(f"new words: {', '.join(added)}")
+    if has_negation(source) != has_negation(rewrite):
+        problems.append("negation changed")
+    speakers = speech_subjects(source, rules.speech_verbs)
+    if (speakers or is_quoted(source.text)) and not (
+        speech_subjects(rewrite, rules.speech_verbs) or is_quoted(rewrite.text)
+    ):
+        problems.append("claim no longer attributed to its speaker")
+    source_actors, source_undergoers = actor_roles(source), undergoer_roles(source)
+    for verb, actor in actor_roles(rewrite):
+        if (verb, actor) in source_undergoers and (verb, actor) not in source_actors:
+            problems.append(f"roles changed: {actor} now does '{verb}'")
+        elif any(v == verb for v, _ in source_actors) and (verb, actor) not in source_actors:
+            problems.append(f"roles changed: {actor} is not who does '{verb}' in the source")
+    return problems

