@@ -1,11 +1,14 @@
 """`python -m pipeline [overrides]` (or the `newsstance` console script): the Hydra entry point."""
 
+import sys
+
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from pipeline import CONFIG_DIR
+from pipeline.files import FolderInUse, OutputError
 from pipeline.run import run_pipeline
 
 
@@ -16,7 +19,12 @@ def run_and_report(cfg: DictConfig) -> str:
         # Jobs of a sweep can start within the same second, so `outputs/${now}` could be shared (and one
         # job would "resume" another's shards): each job writes into its own numbered sweep folder.
         cfg.paths.output_dir = HydraConfig.get().runtime.output_dir
-    summary = run_pipeline(cfg)
+    try:
+        summary = run_pipeline(cfg)
+    except (FolderInUse, OutputError) as error:
+        # The user's to fix, and the message says how: no traceback.
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from error
     if summary.evaluation is not None:
         from pipeline.eval_stance import format_report
 

