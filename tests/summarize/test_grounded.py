@@ -56,6 +56,11 @@ def test_a_faithful_shortening_passes() -> None:
             "claim no longer attributed to its speaker",
         ),
         (
+            "Eight people were injured in the blast, police said.",
+            "Police said nine people were injured in the blast.",
+            "new figures: 9",
+        ),
+        (
             "The ministry did not confirm the strike on the convoy.",
             "The ministry confirmed the strike on the convoy.",
             "negation changed",
@@ -77,7 +82,14 @@ def test_lead_statements_skip_questions_fragments_and_quotes_without_their_speak
         "Olmert welcomed the visit on Monday.",
         "Abbas said the talks would resume soon.",
     ]
-    assert lead_statements("Short one. Another short.", 3) == ["Short one.", "Another short."]
+    assert lead_statements("Short one. Another short.", 3) == ["Short one."]
+    transcript = (
+        "Vladimir Putin met the head of the foundation on Monday in Moscow.\n\n"
+        "Vladimir Putin: Good afternoon. The foundation was created more than a year ago."
+    )
+    assert lead_statements(transcript, 3) == [
+        "Vladimir Putin met the head of the foundation on Monday in Moscow."
+    ]
 
 
 def test_a_rewrite_that_fails_its_checks_gives_way_to_the_source_sentence(
