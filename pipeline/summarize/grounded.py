@@ -23,7 +23,7 @@ from pipeline.summarize import Summary
 from pipeline.summarize.chat import ChatSummarizer
 from pipeline.summarize.grounding import GroundingRules, grounding_problems
 from pipeline.summarize.lead import body_sentences
-from pipeline.text import split_paragraphs, split_sentences
+from pipeline.text import TERMINAL, split_paragraphs, split_sentences
 
 # A lead sentence shorter than this is a heading or a fragment, not a statement of the news.
 MIN_SENTENCE_WORDS = 6
@@ -33,8 +33,8 @@ TURN_LABEL = re.compile(r"^(?:[A-Z][\w.'’-]*\s+){0,6}[A-Z][\w.'’-]*\s*:\s")
 
 
 def lead_statements(text: str, count: int) -> list[str]:
-    """Up to `count` of the first body sentences of `text` that state something: not a question, not a few
-    words, not part of a quote that runs over several sentences, and none after the first transcript turn
+    """Up to `count` of the first body sentences of `text` that state something: not a question, a headline
+    or a few words, not part of a quote that runs over several sentences, and none after the first transcript turn
     ("Vladimir Putin: Good afternoon."), whose sentences are a speaker's words that would lose their
     speaker. The first body sentence when none qualifies."""
     statements, open_quote = [], False
@@ -51,7 +51,14 @@ def lead_statements(text: str, count: int) -> list[str]:
 
 
 def is_statement(sentence: str) -> bool:
-    return len(sentence.split()) >= MIN_SENTENCE_WORDS and not sentence.rstrip().endswith("?")
+    """A sentence of some length that starts and ends like one (a headline, a byline or the tail of a
+    photo caption does not) and asks nothing."""
+    return (
+        len(sentence.split()) >= MIN_SENTENCE_WORDS
+        and not sentence[:1].islower()
+        and bool(TERMINAL.search(sentence))
+        and not sentence.rstrip().endswith("?")
+    )
 
 
 class GroundedSummarizer(ChatSummarizer):

@@ -2,9 +2,11 @@
 
 Small models shortening a sentence make the errors readers catch: they add a word or a figure the source
 does not support ("a significant success"), make the object the actor ("Birks announced the official supplier"
-for "Birks was announced as the official supplier"), state as fact what the source attributes to a
-speaker ("The vote will become invalid" for "They say the vote will become invalid"), or drop a
-negation. Each check compares the two dependency parses; any problem found means the source sentence is
+for "Birks was announced as the official supplier"), give an act to the wrong actor through a clause
+without a subject ("she died after shunning treatment" for "after her parents shunned treatment"), state
+as fact what the source attributes to a speaker or only reports ("The vote will become invalid" for "They
+say the vote will become invalid"; "reportedly" dropped), move a past event to the present ("Biden
+announces" for "Biden announced"), or drop a negation. Each check compares the two dependency parses; any problem found means the source sentence is
 kept instead (`grounded.py`), and the same checks score a summary sentence against the article sentence
 it is closest to (`faithfulness.py`).
 """
@@ -26,6 +28,15 @@ CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "ADV"})
 NEUTRAL_LEMMAS = frozenset({"be", "have", "do", "will", "also", "then", "now", "later", "so", "as", "which"})
 NEGATIONS = frozenset({"not", "n't", "no", "never", "without", "nobody", "nothing", "none", "neither", "nor"})
 SUBJECT_DEPS = frozenset({"nsubj", "csubj"})
+# Words that keep a claim a claim: a rewrite without them states as fact what the source only reports.
+HEDGES = frozenset(
+    {"reportedly", "allegedly", "apparently", "purportedly", "possibly", "probably", "likely", "may", "might",
+     "could", "unconfirmed", "suspected", "alleged", "reported", "expected", "planned", "proposed"}
+)  # fmt: skip
+# Clauses whose verb has no subject of its own but shares its head verb's: "X agreed to sign", "X died
+# after shunning treatment".
+SUBJECT_SHARING_DEPS = frozenset({"xcomp", "advcl", "conj", "pcomp"})
+PAST_TAGS, PRESENT_TAGS = frozenset({"VBD"}), frozenset({"VBZ", "VBP"})
 # The shortest shared prefix that makes two word forms one word.
 MIN_PREFIX_CHARS = 5
 
@@ -95,17 +106,52 @@ def is_quoted(text: str) -> bool:
 
 
 def actor_roles(tokens: Iterable[Token]) -> set[tuple[str, str]]:
-    """(verb lemma, head of the one who acts) for each verb with an active subject or a passive by-agent."""
-    roles = set()
-    for token in tokens:
-        if token.pos_ not in ("VERB", "AUX"):
-            continue
-        for child in token.children:
-            if child.dep_ in SUBJECT_DEPS:
-                roles.add((token.lemma_.lower(), child.lower_))
-            elif child.dep_ == "agent":
-                roles |= {(token.lemma_.lower(), obj.lower_) for obj in child.children if obj.dep_ == "pobj"}
-    return roles
+    """(verb lemma, head of the one who acts) for each verb with an active subject or a passive by-agent;
+    a verb without either acts through the subject of the verb it depends on ("after shunning treatment")."""
+    return {(token.lemma_.lower(), actor) for token in tokens for actor in actors_of(token)}
+
+
+def actors_of(verb: Token, depth: int = 0) -> set[str]:
+    if verb.pos_ not in ("VERB", "AUX"):
+        return set()
+    actors = {child.lower_ for child in verb.children if child.dep_ in SUBJECT_DEPS}
+    actors |= {
+        obj.lower_
+        for agent in verb.children
+        if agent.dep_ == "agent"
+        for obj in agent.children
+        if obj.dep_ == "pobj"
+    }
+    passive = any(child.dep_ == "nsubjpass" for child in verb.children)
+    if (
+        not actors
+        and not passive
+        and verb.dep_ in SUBJECT_SHARING_DEPS
+        and verb.head.i != verb.i
+        and depth < 3
+    ):
+        head = verb.head
+        while head.pos_ == "ADP" and head.head.i != head.i:  # "after shunning": the clause hangs on "after"
+            head = head.head
+        return actors_of(head, depth + 1)
+    return actors
+
+
+def dropped_hedges(source: Iterable[Token], rewrite: Iterable[Token]) -> list[str]:
+    """HEDGES of `source` that `rewrite` lost."""
+    kept = {token.lower_ for token in rewrite}
+    return sorted({token.lower_ for token in source if token.lower_ in HEDGES} - kept)
+
+
+def main_tense(tokens: Span | Doc) -> str | None:
+    """ "past" or "present" by the tag of the sentence's root verb (or its auxiliary); None otherwise."""
+    roots = [token for token in tokens if token.dep_ == "ROOT" and token.pos_ in ("VERB", "AUX")]
+    if not roots:
+        return None
+    tags = {roots[0].tag_} | {child.tag_ for child in roots[0].children if child.dep_ in ("aux", "auxpass")}
+    if tags & PAST_TAGS:
+        return "past"
+    return "present" if tags & PRESENT_TAGS and "MD" not in tags else None
 
 
 def undergoer_roles(tokens: Iterable[Token]) -> set[tuple[str, str]]:
@@ -128,6 +174,10 @@ def grounding_problems(source: Span | Doc, rewrite: Span | Doc, rules: Grounding
         problems.append(f"new words: {', '.join(added)}")
     if has_negation(source) != has_negation(rewrite):
         problems.append("negation changed")
+    if hedges := dropped_hedges(source, rewrite):
+        problems.append(f"claim no longer hedged: {', '.join(hedges)}")
+    if (before := main_tense(source)) and (after := main_tense(rewrite)) and before != after:
+        problems.append(f"tense changed: {before} to {after}")
     speakers = speech_subjects(source, rules.speech_verbs)
     if (speakers or is_quoted(source.text)) and not (
         speech_subjects(rewrite, rules.speech_verbs) or is_quoted(rewrite.text)

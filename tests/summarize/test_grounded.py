@@ -60,6 +60,21 @@ def test_a_faithful_shortening_passes() -> None:
             "Police said nine people were injured in the blast.",
             "new figures: 9",
         ),
+        (  # an act given to the wrong actor through a clause without a subject
+            "The girl died of an infection after her parents shunned conventional treatment.",
+            "The girl died of an infection after shunning conventional treatment.",
+            "roles changed: girl is not who does 'shun' in the source",
+        ),
+        (  # a report made a fact
+            "The outage reportedly affected users in Europe and Japan.",
+            "The outage affected users in Europe and Japan.",
+            "claim no longer hedged: reportedly",
+        ),
+        (
+            "President Biden announced a regional strategy shortly after taking office.",
+            "President Biden announces a regional strategy.",
+            "tense changed: past to present",
+        ),
         (
             "The ministry did not confirm the strike on the convoy.",
             "The ministry confirmed the strike on the convoy.",
@@ -73,6 +88,7 @@ def test_an_unfaithful_shortening_is_caught(source: str, rewrite: str, problem: 
 
 def test_lead_statements_skip_questions_fragments_and_quotes_without_their_speaker() -> None:
     text = (
+        "Ceasefire talks resume in Geneva after a month\n\nof the delegates in the hall of the palace.\n\n"
         "Talks resume.\n\nWill the ceasefire hold? President Bush travels to Israel next week. "
         '"This is difficult work. It will require tough decisions. I am optimistic," he said. '
         "Olmert welcomed the visit on Monday. Abbas said the talks would resume soon."
