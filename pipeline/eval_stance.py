@@ -21,10 +21,12 @@ from omegaconf import DictConfig
 
 from pipeline.evaluate import (
     actor_detection_metrics,
+    bootstrap_interval,
     confusion_matrix_png,
     detection_errors,
     pair_actors,
     stance_metrics,
+    strict_macro_f1,
     worst_errors,
 )
 from pipeline.schema import LABELS, RunSummary
@@ -58,9 +60,14 @@ def evaluate_run(
     pairs = pair_actors(predictions, gold)
     detection = actor_detection_metrics(predictions, gold)
     stance = stance_metrics(pairs)
+    stance["strict_macro_f1_ci95"] = bootstrap_interval(pairs, strict_macro_f1, seed=cfg.seed)
     articles = len(gold)
     metrics = {
         **{f"actor_{key}": value for key, value in detection.items()},
+        "stance_strict_macro_f1": stance["strict_macro_f1"],
+        "stance_strict_macro_f1_ci95_low": stance["strict_macro_f1_ci95"][0],
+        "stance_strict_macro_f1_ci95_high": stance["strict_macro_f1_ci95"][1],
+        **{f"stance_strict_f1_{label}": scores["f1"] for label, scores in stance["strict_per_class"].items()},
         "stance_macro_f1": stance["macro_f1"],
         "stance_accuracy": stance["accuracy"],
         "stance_none_accuracy": stance["none_accuracy"],
@@ -118,6 +125,10 @@ def format_report(report: Mapping[str, Any]) -> str:
         f"actors with a gold stance: recall {detection['recall']:.3f} "
         f"({round(detection['recall'] * detection['gold_stance_actors'])}/{int(detection['gold_stance_actors'])}), "
         f"precision {detection['precision']:.3f} ({int(detection['predicted_stance_actors'])} predicted)",
+        f"stance, strict (every gold actor with a stance, a missed one counting as none; {stance['strict_actors']}): "
+        f"macro-F1 {stance['strict_macro_f1']:.3f} (95% CI {stance['strict_macro_f1_ci95'][0]:.3f}-"
+        f"{stance['strict_macro_f1_ci95'][1]:.3f}), "
+        + ", ".join(f"{label} {scores['f1']:.3f}" for label, scores in stance["strict_per_class"].items()),
         f"stance on {stance['matched_stance_actors']} matched actors: macro-F1 {stance['macro_f1']:.3f}, "
         f"accuracy {stance['accuracy']:.3f}, none accuracy {stance['none_accuracy']:.3f}, "
         f"ECE {stance['ece']:.3f} (coverage {stance['ece_coverage']:.2f})",

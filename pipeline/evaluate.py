@@ -7,7 +7,7 @@ stage); a gold actor is `{"name", "aliases", "type", "stance", "secondary", "evi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from pipeline.actors.names import name_key
 from pipeline.schema import LABELS as STANCE_LABELS
@@ -106,10 +107,6 @@ def _ratio(numerator: int, denominator: int) -> float:
     return numerator / denominator if denominator else 0.0
 
 
-def _f1(precision: float, recall: float) -> float:
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-
-
 def actor_detection_metrics(pred_articles: Iterable[dict], gold_articles: Iterable[dict]) -> dict[str, float]:
     """How well stance-bearing actors are found (names matched by `pair_actors`).
 
@@ -135,7 +132,7 @@ def actor_detection_metrics(pred_articles: Iterable[dict], gold_articles: Iterab
     return {
         "recall": recall,
         "precision": precision,
-        "f1": _f1(precision, recall),
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
         "mention_recall": _ratio(sum(1 for p in gold_positive if p.pred), len(gold_positive)),
         "matched_precision": _ratio(sum(1 for p in predicted_positive if p.gold), len(predicted_positive)),
         "gold_stance_actors": float(len(gold_positive)),
@@ -160,17 +157,24 @@ def detection_errors(pairs: Iterable[ActorPair]) -> dict[str, list[dict]]:
 
 
 def _stance_pairs(pairs: Iterable[ActorPair]) -> list[ActorPair]:
-    """Matched pairs whose gold stance is one of the four labels and whose prediction has a stance."""
+    """Matched pairs whose gold stance is one of the four classes and whose prediction has a stance."""
     return [
         p for p in pairs if p.pred and p.gold and p.gold["stance"] in CONFUSION_LABELS and "stance" in p.pred
     ]
 
 
+def predicted_label(actor: dict | None) -> str:
+    """The prediction's stance as one of CONFUSION_LABELS; a missed actor, or another label, is "none"."""
+    stance = (actor or {}).get("stance", NO_STANCE)
+    return stance if stance in CONFUSION_LABELS else NO_STANCE
+
+
 def confidence_of(actor: dict) -> float:
-    """The predicted probability of the predicted stance; for "none", one minus the top stance probability."""
+    """The predicted probability of the predicted class; for "none" without a "none" probability (a
+    backend with three classes), one minus the top stance probability."""
     probabilities = actor.get("probabilities") or {}
-    if actor["stance"] in STANCE_LABELS:
-        return float(probabilities.get(actor["stance"], 0.0))
+    if actor["stance"] in probabilities:
+        return float(probabilities[actor["stance"]])
     return 1.0 - max(probabilities.values(), default=0.0)
 
 
@@ -187,54 +191,102 @@ def expected_calibration_error(confidences: Sequence[float], correct: Sequence[b
     return float(error)
 
 
-def stance_metrics(pairs: Iterable[ActorPair]) -> dict:
-    """Stance quality on matched actors (pairs from `pair_actors` whose prediction has a `stance`).
+def label_scores(gold: Sequence[str], predicted: Sequence[str]) -> tuple[float, dict[str, dict[str, float]]]:
+    """Macro-F1 over the three stances and per-label precision/recall/F1/support (scikit-learn); a
+    prediction of "none" for a gold stance is a miss of that stance."""
+    if not gold:
+        return 0.0, {
+            label: {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0} for label in STANCE_LABELS
+        }
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=list(STANCE_LABELS), zero_division=0
+    )
+    per_class = {
+        label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+        for label, p, r, f, n in zip(STANCE_LABELS, precision, recall, f1, support, strict=True)
+    }
+    return float(np.mean(f1)), per_class
 
-    - macro_f1 and per-class precision/recall/f1 over aggressive/conciliatory/hedging, on the pairs
-      whose gold stance is one of those three (a "none" prediction there is a miss of the gold class);
+
+def strict_pairs(pairs: Iterable[ActorPair]) -> list[ActorPair]:
+    """Every gold actor with one of the three stances, matched or not: a missed actor counts as "none"."""
+    return [p for p in pairs if p.gold and p.gold["stance"] in STANCE_LABELS]
+
+
+def strict_macro_f1(pairs: Sequence[ActorPair]) -> float:
+    scored = strict_pairs(pairs)
+    return label_scores([p.gold["stance"] for p in scored], [predicted_label(p.pred) for p in scored])[0]
+
+
+def stance_metrics(pairs: Iterable[ActorPair]) -> dict:
+    """Stance quality on the pairs from `pair_actors` (predictions with a `stance`).
+
+    - strict_macro_f1 and strict_per_class: over every gold actor with one of the three stances, a
+      missed actor counting as predicted "none" (what a reader of the output gets).
+    - macro_f1 and per_class (precision/recall/F1): over the matched ones only ("on found actors");
       accuracy on the same pairs.
-    - confusion: 4x4 over the three labels and "none", rows gold, columns predicted, all matched pairs.
-    - none_accuracy: on gold `none` actors, the share predicted "none".
-    - ece: expected calibration error of the probability of the predicted label, on pairs with gold in
-      the three labels and a prediction in the three labels. A "none" prediction abstains from the
-      three-way choice, so it has no confidence to calibrate: it is left out of the ECE (it already
-      counts as a miss in recall and macro-F1); `ece_coverage` is the share of those pairs the ECE uses.
+    - confusion: 4x4 over the three labels and "none", rows gold, columns predicted, matched pairs.
+    - none_accuracy: on matched gold `none` actors, the share predicted "none".
+    - ece: expected calibration error of the probability of the predicted class, on matched pairs
+      with gold in the four classes; `ece_coverage` is the share of them that carry probabilities.
     Gold "ambiguous" actors are not counted.
     """
+    pairs = list(pairs)
     scored = _stance_pairs(pairs)
-    on_stance = [p for p in scored if _gold_has_stance(p.gold)]
-    per_class: dict[str, dict[str, float]] = {}
-    for label in STANCE_LABELS:
-        true_positive = sum(1 for p in on_stance if p.gold["stance"] == label and p.pred["stance"] == label)
-        predicted = sum(1 for p in on_stance if p.pred["stance"] == label)
-        actual = sum(1 for p in on_stance if p.gold["stance"] == label)
-        precision, recall = _ratio(true_positive, predicted), _ratio(true_positive, actual)
-        per_class[label] = {
-            "precision": precision,
-            "recall": recall,
-            "f1": _f1(precision, recall),
-            "support": actual,
-        }
-    matrix = [[0] * len(CONFUSION_LABELS) for _ in CONFUSION_LABELS]
-    for pair in scored:
-        predicted_label = pair.pred["stance"] if pair.pred["stance"] in CONFUSION_LABELS else "none"
-        matrix[CONFUSION_LABELS.index(pair.gold["stance"])][CONFUSION_LABELS.index(predicted_label)] += 1
-    gold_none = [p for p in scored if p.gold["stance"] == "none"]
-    calibrated = [p for p in on_stance if p.pred["stance"] in STANCE_LABELS and p.pred.get("probabilities")]
+    on_stance = [p for p in scored if p.gold["stance"] in STANCE_LABELS]
+    macro_f1, per_class = label_scores(
+        [p.gold["stance"] for p in on_stance], [predicted_label(p.pred) for p in on_stance]
+    )
+    strict = strict_pairs(pairs)
+    strict_f1, strict_per_class = label_scores(
+        [p.gold["stance"] for p in strict], [predicted_label(p.pred) for p in strict]
+    )
+    matrix = confusion_matrix(
+        [p.gold["stance"] for p in scored],
+        [predicted_label(p.pred) for p in scored],
+        labels=list(CONFUSION_LABELS),
+    )
+    gold_none = [p for p in scored if p.gold["stance"] == NO_STANCE]
+    calibrated = [p for p in scored if p.pred.get("probabilities")]
     return {
-        "macro_f1": float(np.mean([per_class[label]["f1"] for label in STANCE_LABELS])),
+        "strict_macro_f1": strict_f1,
+        "strict_per_class": strict_per_class,
+        "strict_actors": len(strict),
+        "macro_f1": macro_f1,
         "accuracy": _ratio(sum(1 for p in on_stance if p.pred["stance"] == p.gold["stance"]), len(on_stance)),
         "per_class": per_class,
-        "confusion": {"labels": list(CONFUSION_LABELS), "matrix": matrix},
-        "none_accuracy": _ratio(sum(1 for p in gold_none if p.pred["stance"] == "none"), len(gold_none)),
+        "confusion": {"labels": list(CONFUSION_LABELS), "matrix": matrix.tolist()},
+        "none_accuracy": _ratio(sum(1 for p in gold_none if p.pred["stance"] == NO_STANCE), len(gold_none)),
         "ece": expected_calibration_error(
             [confidence_of(p.pred) for p in calibrated],
-            [p.pred["stance"] == p.gold["stance"] for p in calibrated],
+            [predicted_label(p.pred) == p.gold["stance"] for p in calibrated],
         ),
-        "ece_coverage": _ratio(len(calibrated), len(on_stance)),
+        "ece_coverage": _ratio(len(calibrated), len(scored)),
         "matched_actors": len(scored),
         "matched_stance_actors": len(on_stance),
     }
+
+
+def bootstrap_interval(
+    pairs: Sequence[ActorPair],
+    statistic: Callable[[Sequence[ActorPair]], float],
+    resamples: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """The `level` percentile interval of `statistic` over `resamples` resamples of the articles (with
+    replacement): actors of one article are not independent, so the article is the unit."""
+    by_article: dict[str, list[ActorPair]] = {}
+    for pair in pairs:
+        by_article.setdefault(pair.article_id, []).append(pair)
+    articles = list(by_article.values())
+    rng = np.random.default_rng(seed)
+    values = [
+        statistic([pair for i in rng.integers(0, len(articles), len(articles)) for pair in articles[i]])
+        for _ in range(resamples)
+    ]
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
 
 
 def worst_errors(pairs: Iterable[ActorPair], limit: int = 20) -> list[dict]:

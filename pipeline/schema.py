@@ -11,6 +11,8 @@ import datasets
 # Stance labels (shared ANNOTATION.md). An actor that says or does nothing with a stance is NO_STANCE.
 LABELS = ("aggressive", "conciliatory", "hedging")
 NO_STANCE = "none"
+# What the stance stage gives every actor a probability of.
+STANCE_CLASSES = (*LABELS, NO_STANCE)
 
 # What ingest gives every stage: one row per article.
 ARTICLE_FEATURES = datasets.Features(
@@ -25,7 +27,7 @@ ACTOR_FEATURES = {
 }
 STANCE_FEATURES = {
     "stance": datasets.Value("string"),
-    "probabilities": {label: datasets.Value("float64") for label in LABELS},
+    "probabilities": {label: datasets.Value("float64") for label in STANCE_CLASSES},
 }
 # The summarize stage's columns; the last three only when a faithfulness checker runs.
 SUMMARY_FEATURES = {

@@ -6,11 +6,13 @@ from pipeline.evaluate import (
     CONFUSION_LABELS,
     actor_detection_metrics,
     actor_name_keys,
+    bootstrap_interval,
     confusion_matrix_png,
     detection_errors,
     expected_calibration_error,
     pair_actors,
     stance_metrics,
+    strict_macro_f1,
     worst_errors,
 )
 
@@ -99,10 +101,12 @@ def test_a_stance_prediction_decides_whether_an_actor_is_stance_bearing():
     assert metrics["predicted_stance_actors"] == 0
 
 
-def stance_pairs():
-    def probs(aggressive, conciliatory, hedging):
-        return {"aggressive": aggressive, "conciliatory": conciliatory, "hedging": hedging}
+def probs(aggressive, conciliatory, hedging):
+    """Probabilities of a backend with three classes (no "none")."""
+    return {"aggressive": aggressive, "conciliatory": conciliatory, "hedging": hedging}
 
+
+def stance_pairs():
     gold = [
         {
             "id": "a",
@@ -144,9 +148,30 @@ def test_stance_metrics_by_hand():
     assert metrics["none_accuracy"] == pytest.approx(1 / 2)
     assert metrics["confusion"]["labels"] == list(CONFUSION_LABELS)
     assert metrics["confusion"]["matrix"] == [[1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [1, 0, 0, 1]]
-    # ECE on A (0.9, right), B (0.7, wrong), C (0.8, right); D predicted "none" abstains.
-    assert metrics["ece"] == pytest.approx((1 / 3) * 0.1 + (1 / 3) * 0.7 + (1 / 3) * 0.2)
-    assert metrics["ece_coverage"] == pytest.approx(3 / 4)
+    # ECE of the predicted class's probability on all six: A (0.9, right), B (0.7, wrong), C and E (0.8,
+    # right), D and F (0.6, wrong; D's "none" is one minus its top stance probability).
+    assert metrics["ece"] == pytest.approx((0.1 + 0.7 + 2 * 0.2 + 2 * 0.6) / 6)
+    assert metrics["ece_coverage"] == pytest.approx(1.0)
+
+
+def test_strict_scores_count_a_missed_actor_as_none():
+    gold = [{"id": "a", "actors": [gold_actor("A", "aggressive"), gold_actor("G", "conciliatory")]}]
+    pred = [
+        {"id": "a", "actors": [pred_actor("A", stance="aggressive", probabilities=probs(0.9, 0.05, 0.05))]}
+    ]
+    metrics = stance_metrics(pair_actors(pred, gold))
+    assert metrics["macro_f1"] == pytest.approx(1 / 3)  # on the one found actor: aggressive only
+    assert metrics["strict_per_class"]["conciliatory"]["recall"] == 0.0  # G was missed
+    assert metrics["strict_macro_f1"] == pytest.approx((1 + 0 + 0) / 3) and metrics["strict_actors"] == 2
+
+
+def test_bootstrap_interval_resamples_whole_articles():
+    gold = [{"id": i, "actors": [gold_actor("A", "aggressive")]} for i in "abcd"]
+    pred = [
+        {"id": i, "actors": [pred_actor("A", stance="aggressive" if i in "ab" else "none")]} for i in "abcd"
+    ]
+    low, high = bootstrap_interval(pair_actors(pred, gold), strict_macro_f1, resamples=500)
+    assert 0.0 <= low < strict_macro_f1(pair_actors(pred, gold)) < high <= 1.0
 
 
 def test_expected_calibration_error_is_zero_when_confidence_matches_accuracy():

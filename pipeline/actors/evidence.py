@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 # A sentence that only says who spoke is short: "Assistant Foreign Minister Zheng Zeguang said this on Monday."
 BARE_ATTRIBUTION_TOKENS = 12
+# The object of a speech verb that refers to words said before it ("Zheng said this on Monday").
+POINTING_BACK = frozenset({"this", "that", "so"})
 
 
 @dataclass
@@ -155,15 +157,23 @@ def attribute_quotes(article: Article, speech: list[Event]) -> dict[int, list[Cl
 
 
 def is_bare_attribution(article: Article, event: Event) -> bool:
-    """Whether the event opens its paragraph with a sentence that only says who spoke: "X said.", "X
-    said this on Monday." (no clause or quote of its own that the speech verb would introduce)."""
+    """Whether the event opens its paragraph with a sentence that says who spoke what came before: only
+    who spoke ("X said.", "X said this on Monday."; no clause or quote of its own that the speech verb
+    would introduce), or a speech verb whose object points back ("X said this on Monday, adding that
+    ...", "X said so")."""
     sentence = event.sentence
     paragraph_start = article.layout.paragraph_starts[article.layout.paragraph_at(event.char)]
-    return (
-        not article.text[paragraph_start : sentence.start_char].strip()
-        and len(sentence) <= BARE_ATTRIBUTION_TOKENS
+    if article.text[paragraph_start : sentence.start_char].strip() or any(
+        article.layout.in_quote(token.idx) for token in sentence
+    ):
+        return False
+    verb = next((token for token in sentence if token.idx == event.char), None)
+    points_back = verb is not None and any(
+        child.dep_ == "dobj" and child.lower_ in POINTING_BACK for child in verb.children
+    )
+    return points_back or (
+        len(sentence) <= BARE_ATTRIBUTION_TOKENS
         and not any(token.dep_ in ("ccomp", "xcomp") for token in sentence)
-        and not any(article.layout.in_quote(token.idx) for token in sentence)
     )
 
 

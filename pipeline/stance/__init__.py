@@ -1,35 +1,45 @@
-"""Stance stage: labels each actor aggressive, conciliatory or hedging from its evidence sentences.
+"""Stance stage: each actor's stance (aggressive, conciliatory, hedging or none), a probability for each of
+the four, and the evidence that carries it.
 
-Backends (`trained.py`: the trained head, `embedding.py`: zero-shot similarity, `nli.py`: zero-shot
-entailment, `llm.py`: a chat model's label probabilities) implement `StanceClassifier`;
-`classify_stance` runs one over a Dataset's `actors` column. An actor without evidence gets stance
-"none" with all probabilities 0.0: there is nothing to judge, and zeros (rather than a uniform guess)
-keep such actors out of any calibration or confidence statistics computed from the probabilities.
+Backends implement `StanceClassifier.classify_articles`: `trained.py` (the default: a cross-encoder
+fine-tuned on annotated news, reading each actor's evidence and the other sentences that name it) judges
+the actor as a whole. The zero-shot backends (`embedding.py`, `nli.py`, `llm.py`) score evidence sentence
+by sentence; `SentenceLevelClassifier` turns their sentence scores into an actor's: the mean over its
+strongest sentences, and "none" for an actor without evidence. `classify_stance` runs a backend over a
+Dataset's `text` and `actors` columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any, Protocol
 
 import datasets
 import numpy as np
 
-from pipeline.schema import ACTOR_FEATURES, LABELS, NO_STANCE, STANCE_FEATURES
+from pipeline.schema import ACTOR_FEATURES, LABELS, NO_STANCE, STANCE_CLASSES, STANCE_FEATURES
+
+Params = dict[str, str | int | float | bool | None]
+
+
+@dataclass(frozen=True)
+class ActorStance:
+    stance: str  # one of STANCE_CLASSES
+    probabilities: dict[str, float]  # over STANCE_CLASSES, summing to 1
+    evidence: list[str]  # what carries the stance, strongest first
 
 
 class StanceClassifier(Protocol):
-    def predict_proba(
-        self, actors: list[str], evidence: list[list[str]], aliases: list[list[str]] | None = None
-    ) -> np.ndarray:
-        """(len(actors), len(LABELS)) probabilities, rows summing to 1; each actor needs >= 1 evidence sentence.
-
-        `aliases[i]` are further names of actor i (how the evidence may mention it).
-        """
+    def classify_articles(
+        self, texts: Sequence[str], actors: Sequence[Sequence[dict[str, Any]]]
+    ) -> list[list[ActorStance]]:
+        """One ActorStance per actor ({"name", "aliases", "type", "evidence"}) of each article, in order."""
         ...
 
-    def params(self) -> dict[str, str | int | float | bool | None]:
+    def params(self) -> Params:
         """What identifies this classifier's behaviour, for the tracking run's params."""
         ...
 
@@ -44,8 +54,8 @@ def average_sentence_probabilities(
     score_sentences: SentenceScorer,
     strongest: int | None = None,
 ) -> np.ndarray:
-    """Each actor's probabilities: the mean of `score_sentences`' rows over its evidence sentences, or
-    over its `strongest` sentences, those whose rows put most on one label (ties: evidence order).
+    """(len(actors), len(LABELS)): each actor's mean of `score_sentences`' rows over its evidence sentences,
+    or over its `strongest` sentences, those whose rows put most on one label (ties: evidence order).
 
     `score_sentences(names, sentences)` scores (actor names, sentence) pairs; each distinct pair is
     scored once, so asking for an actor and for its sentences one by one in the same call costs nothing.
@@ -58,7 +68,7 @@ def average_sentence_probabilities(
     for name, sentences, other_names in zip(actors, evidence, aliases, strict=True):
         if not sentences:
             raise ValueError(
-                f"actor {name!r} has no evidence; the stance stage labels it {NO_STANCE!r} instead"
+                f"actor {name!r} has no evidence; a sentence-level backend labels it {NO_STANCE!r}"
             )
         names = (name, *other_names)
         actor_pairs.append(
@@ -78,14 +88,70 @@ def strongest_rows(rows: np.ndarray, count: int | None) -> np.ndarray:
     return rows[np.sort(np.argsort(-rows.max(axis=1), kind="stable")[:count])]
 
 
+def distribution(probabilities: Sequence[float]) -> dict[str, float]:
+    """{class: p} over STANCE_CLASSES from a row in that order."""
+    return dict(zip(STANCE_CLASSES, (float(p) for p in probabilities), strict=True))
+
+
+class SentenceLevelClassifier:
+    """An actor's stance from per-sentence scores over LABELS (`score_sentences`, a subclass's): the mean
+    over its `strongest` evidence sentences; an actor without evidence is "none" with probability 1, one
+    with evidence has probability 0 of "none" (these backends have no "none" class)."""
+
+    strongest: int | None = None
+
+    def score_sentences(self, names: list[list[str]], sentences: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_proba(
+        self, actors: list[str], evidence: list[list[str]], aliases: list[list[str]] | None = None
+    ) -> np.ndarray:
+        """(len(actors), len(LABELS)); each actor needs at least one evidence sentence."""
+        return average_sentence_probabilities(actors, evidence, aliases, self.score_sentences, self.strongest)
+
+    def classify_articles(
+        self, texts: Sequence[str], actors: Sequence[Sequence[dict[str, Any]]]
+    ) -> list[list[ActorStance]]:
+        judged = [actor for article in actors for actor in article if actor["evidence"]]
+        names = [actor["name"] for actor in judged]
+        evidence = [list(actor["evidence"]) for actor in judged]
+        aliases = [list(actor["aliases"]) for actor in judged]
+        # One call scores every actor on all its evidence and, for ordering, on each sentence alone.
+        owner = [index for index, sentences in enumerate(evidence) for _ in sentences]
+        probabilities = self.predict_proba(
+            names + [names[i] for i in owner],
+            evidence + [[sentence] for sentences in evidence for sentence in sentences],
+            aliases + [aliases[i] for i in owner],
+        )
+        per_actor, per_sentence = probabilities[: len(judged)], probabilities[len(judged) :]
+        results = iter(
+            rank_evidence(row, sentences, rows)
+            for row, sentences, rows in zip(
+                per_actor, evidence, split_rows(per_sentence, evidence), strict=True
+            )
+        )
+        unjudged = ActorStance(NO_STANCE, distribution([0.0] * len(LABELS) + [1.0]), [])
+        return [[next(results) if actor["evidence"] else unjudged for actor in article] for article in actors]
+
+
+def split_rows(rows: np.ndarray, groups: Sequence[Sequence[Any]]) -> list[np.ndarray]:
+    """`rows` cut into consecutive blocks of len(group) rows each."""
+    bounds = np.cumsum([0, *(len(group) for group in groups)])
+    return [rows[start:end] for start, end in itertools.pairwise(bounds)]
+
+
+def rank_evidence(row: np.ndarray, sentences: Sequence[str], sentence_rows: np.ndarray) -> ActorStance:
+    """The stance of a three-label row, with the sentences ordered by how strongly each alone supports it."""
+    chosen = int(np.argmax(row))
+    order = np.argsort(-sentence_rows[:, chosen], kind="stable")
+    return ActorStance(LABELS[chosen], distribution([*row, 0.0]), [sentences[i] for i in order])
+
+
 def classify_stance(
     dataset: datasets.Dataset, classifier: StanceClassifier, batch_size: int = 64
 ) -> datasets.Dataset:
-    """The dataset with each actor's `stance`, `probabilities` ({label: p}) and `evidence` strongest-first.
-
-    Evidence is ordered by how strongly each sentence alone supports the chosen label. All actors of
-    `batch_size` articles go through the classifier in one call.
-    """
+    """The dataset with each actor's `stance`, `probabilities` ({class: p} over the four) and `evidence`
+    strongest-first; the actors of `batch_size` articles go through the classifier in one call."""
     actor_features = dict(ACTOR_FEATURES)
     incoming = dataset.features["actors"]
     if isinstance(incoming, datasets.List) and isinstance(incoming.feature, dict):
@@ -103,36 +169,9 @@ def classify_stance(
 
 
 def classify_batch(batch: dict[str, list[Any]], classifier: StanceClassifier) -> dict[str, list[Any]]:
-    actors = [actor for article in batch["actors"] for actor in article if actor["evidence"]]
-    # One call scores every actor on all its evidence and, for ordering, on each sentence alone.
-    names = [actor["name"] for actor in actors]
-    evidence = [actor["evidence"] for actor in actors]
-    aliases = [actor["aliases"] for actor in actors]
-    sentence_owner = [index for index, actor in enumerate(actors) for _ in actor["evidence"]]
-    probabilities = classifier.predict_proba(
-        names + [names[index] for index in sentence_owner],
-        evidence + [[sentence] for sentences in evidence for sentence in sentences],
-        aliases + [aliases[index] for index in sentence_owner],
-    )
-    actor_probabilities, sentence_probabilities = probabilities[: len(actors)], probabilities[len(actors) :]
-
-    labelled = []
-    start = 0
-    for index, actor in enumerate(actors):
-        chosen = int(np.argmax(actor_probabilities[index]))
-        support = sentence_probabilities[start : start + len(actor["evidence"]), chosen]
-        start += len(actor["evidence"])
-        labelled.append(
-            {
-                "stance": LABELS[chosen],
-                "probabilities": dict(zip(LABELS, actor_probabilities[index].tolist(), strict=True)),
-                "evidence": [actor["evidence"][i] for i in np.argsort(-support, kind="stable")],
-            }
-        )
-    no_evidence = {"stance": NO_STANCE, "probabilities": dict.fromkeys(LABELS, 0.0), "evidence": []}
-    results = iter(labelled)
+    judged = classifier.classify_articles(batch["text"], batch["actors"])
     batch["actors"] = [
-        [{**actor, **(next(results) if actor["evidence"] else no_evidence)} for actor in article]
-        for article in batch["actors"]
+        [{**actor, **asdict(stance)} for actor, stance in zip(article, stances, strict=True)]
+        for article, stances in zip(batch["actors"], judged, strict=True)
     ]
     return batch

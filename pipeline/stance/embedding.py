@@ -17,7 +17,7 @@ import numpy as np
 from scipy.special import softmax
 
 from pipeline.schema import LABELS
-from pipeline.stance import average_sentence_probabilities
+from pipeline.stance import SentenceLevelClassifier
 from pipeline.stance.encoder import ENCODER_ID, SentenceEncoder
 
 
@@ -25,7 +25,7 @@ def label_prototypes(encoder: SentenceEncoder, descriptions: Mapping[str, Sequen
     """(len(LABELS), dimension): per label, the mean embedding of its descriptions."""
     if set(descriptions) != set(LABELS):
         raise ValueError(f"descriptions must cover exactly {LABELS}, got {sorted(descriptions)}")
-    return np.stack([encoder.encode(list(descriptions[label]))[0].mean(axis=0) for label in LABELS])
+    return np.stack([encoder.encode(list(descriptions[label])).mean(axis=0) for label in LABELS])
 
 
 def prototype_probabilities(
@@ -34,7 +34,7 @@ def prototype_probabilities(
     return softmax(sentence_embeddings @ prototypes.T / temperature, axis=1)
 
 
-class EmbeddingStanceClassifier:
+class EmbeddingStanceClassifier(SentenceLevelClassifier):
     def __init__(
         self,
         descriptions: Mapping[str, Sequence[str]],
@@ -48,13 +48,8 @@ class EmbeddingStanceClassifier:
         self.description_counts = {label: len(descriptions[label]) for label in descriptions}
         self.prototypes = label_prototypes(self.encoder, descriptions)
 
-    def predict_proba(
-        self, actors: list[str], evidence: list[list[str]], aliases: list[list[str]] | None = None
-    ) -> np.ndarray:
-        return average_sentence_probabilities(actors, evidence, aliases, self.score_sentences)
-
     def score_sentences(self, names: list[list[str]], sentences: list[str]) -> np.ndarray:
-        embeddings, _ = self.encoder.encode(sentences)
+        embeddings = self.encoder.encode(sentences)
         return prototype_probabilities(embeddings, self.prototypes, self.temperature)
 
     def params(self) -> dict[str, str | int | float | bool | None]:

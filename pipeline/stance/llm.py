@@ -20,7 +20,7 @@ from transformers import AutoModelForCausalLM, PreTrainedTokenizerBase
 
 from pipeline.models import GGUFSpec, load_pretrained, pick_device, resolve_model_dir, weights_params
 from pipeline.schema import LABELS
-from pipeline.stance import average_sentence_probabilities
+from pipeline.stance import SentenceLevelClassifier
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def label_token_ids(tokenizer: PreTrainedTokenizerBase, words: Sequence[str]) ->
     return ids
 
 
-class LLMStanceClassifier:
+class LLMStanceClassifier(SentenceLevelClassifier):
     """Stance probabilities from a chat LLM's next-token logits over the label words."""
 
     def __init__(
@@ -93,11 +93,6 @@ class LLMStanceClassifier:
             AutoModelForCausalLM, self.model_dir, self.device, dtype, "left", trust_remote_code
         )
         self.label_token_ids = label_token_ids(self.tokenizer, LABELS)
-
-    def predict_proba(
-        self, actors: list[str], evidence: list[list[str]], aliases: list[list[str]] | None = None
-    ) -> np.ndarray:
-        return average_sentence_probabilities(actors, evidence, aliases, self.score_sentences)
 
     def render(self, actor: str, sentence: str) -> str:
         """The chat-templated prompt about `actor` in `sentence`, ending where the reply starts."""

@@ -1,9 +1,10 @@
 """The registered stance model as MLflow "models from code": no pickled object, just this file.
 
 `mlflow.pyfunc.load_model("models:/newsstance-stance@champion")` runs this file, which loads the
-trained artifact logged beside it. Input: a DataFrame with columns `actor` (str), `evidence` (list of
-sentences, at least one) and optionally `aliases` (list of str); output: one probability column per label.
-Loading needs the newsstance package importable (installed, or run from the checkout).
+trained artifact logged beside it. Input: a DataFrame with one row per actor: `text` (the article),
+`actor` (its name) and optionally `aliases` (other names) and `evidence` (sentences the actor says or
+does something in); output: the stance and one probability column per class. Loading needs the
+newsstance package importable (installed, or run from the checkout).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
-from pipeline.schema import LABELS
+from pipeline.schema import STANCE_CLASSES
 from pipeline.stance.trained import TrainedStanceClassifier
 
 
@@ -24,12 +25,20 @@ class StanceModel(PythonModel):
 
     def predict(
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-    ):
-        aliases = [list(names) for names in model_input["aliases"]] if "aliases" in model_input else None
-        probabilities = self.classifier.predict_proba(
-            list(model_input["actor"]), [list(sentences) for sentences in model_input["evidence"]], aliases
-        )
-        return pd.DataFrame(probabilities, columns=list(LABELS), index=model_input.index)
+    ) -> pd.DataFrame:
+        actors = [
+            [
+                {
+                    "name": row["actor"],
+                    "aliases": list(row.get("aliases") or []),
+                    "evidence": list(row.get("evidence") or []),
+                }
+            ]
+            for _, row in model_input.iterrows()
+        ]
+        results = self.classifier.classify_articles(list(model_input["text"]), actors)
+        rows = [{"stance": r.stance, **r.probabilities} for [r] in results]
+        return pd.DataFrame(rows, columns=["stance", *STANCE_CLASSES], index=model_input.index)
 
 
 mlflow.models.set_model(StanceModel())

@@ -20,7 +20,7 @@ from transformers import AutoModelForSequenceClassification, PretrainedConfig
 
 from pipeline.models import load_pretrained, pick_device
 from pipeline.schema import LABELS
-from pipeline.stance import average_sentence_probabilities
+from pipeline.stance import SentenceLevelClassifier
 
 
 def label_column(config: PretrainedConfig, prefix: str) -> int:
@@ -34,7 +34,7 @@ def label_column(config: PretrainedConfig, prefix: str) -> int:
     )
 
 
-class NLIStanceClassifier:
+class NLIStanceClassifier(SentenceLevelClassifier):
     """Stance probabilities from an NLI model's entailment of one hypothesis per label about the actor."""
 
     def __init__(
@@ -69,11 +69,6 @@ class NLIStanceClassifier:
             self.hypothesis_template.format(actor=actor, description=self.descriptions[label])
             for label in LABELS
         ]
-
-    def predict_proba(
-        self, actors: list[str], evidence: list[list[str]], aliases: list[list[str]] | None = None
-    ) -> np.ndarray:
-        return average_sentence_probabilities(actors, evidence, aliases, self.score_sentences)
 
     def score_sentences(self, names: list[list[str]], sentences: list[str]) -> np.ndarray:
         premises = [sentence for sentence in sentences for _ in LABELS]

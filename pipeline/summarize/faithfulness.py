@@ -125,7 +125,7 @@ class FaithfulnessChecker:
         `grounding_passages` article sentences closest to it."""
         # Each distinct sentence is encoded once: a batch often holds several summaries of one article.
         unique = list(dict.fromkeys(s for sentences in [*summaries, *articles] for s in sentences))
-        embedded, _ = self.encoder.encode(unique)
+        embedded = self.encoder.encode(unique)
         row = {text: i for i, text in enumerate(unique)}
         results, nearest_sentences = [], []
         for sentences, passages in zip(summaries, articles, strict=True):

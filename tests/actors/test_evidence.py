@@ -96,3 +96,20 @@ def test_a_quote_paragraph_belongs_to_the_bare_attribution_after_it(extractor):
     zheng = by_name(actors, "Zheng Zeguang")
     assert "We should increase mutual trust." in zheng.evidence
     assert by_name(actors, "China").evidence == []  # named inside his quote, not acting
+
+
+def test_a_quote_paragraph_belongs_to_a_speech_verb_after_it_that_points_back(extractor):
+    text = (
+        '"We should increase mutual trust and cooperation in cyberspace."\n\n'
+        "Assistant Foreign Minister Zheng Zeguang said this on Monday, adding that China was resolutely "
+        "opposed to any statements or actions that harm its interests.\n\n"
+        '"Sanctions are on the table."\n\n'
+        "Officials in Washington said that the talks were going well and that they expected a deal soon."
+    )
+    actors = extractor.extract(text)
+    assert (
+        "We should increase mutual trust and cooperation in cyberspace."
+        in by_name(actors, "Zheng Zeguang").evidence
+    )
+    # A speech verb with its own clause says something new; it does not claim the quote before it.
+    assert not any("Sanctions" in e for actor in actors for e in actor.evidence)

