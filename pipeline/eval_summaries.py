@@ -42,7 +42,7 @@ from pipeline.ingest import clean_text
 from pipeline.run import config_params, resolve_once
 from pipeline.summarize.faithfulness import Faithfulness, FaithfulnessChecker
 from pipeline.summarize.judgements import ARTICLES_FILE as JUDGED_ARTICLES
-from pipeline.summarize.judgements import ROUNDS_DIR, judged_summaries
+from pipeline.summarize.judgements import ROUNDS_DIR, SPLITS, judged_summaries
 from pipeline.summarize.lead import lead_sentences
 from pipeline.sweep import invocation
 from pipeline.text import TERMINAL, detokenize, is_abbreviation
@@ -323,7 +323,7 @@ def judged_table(checker: FaithfulnessChecker) -> tuple[list[dict[str, Any]], li
     rows = []
     for merged in sorted(ROUNDS_DIR.glob("*/merged.jsonl")):
         records = list(read_jsonl(merged))
-        for split in ("tune", "held_out"):
+        for split in SPLITS:
             chosen = [r for r in records if articles[r["id"]]["split"] == split]
             if not chosen:
                 continue
@@ -345,7 +345,7 @@ def judged_table(checker: FaithfulnessChecker) -> tuple[list[dict[str, Any]], li
                 }
             )
     checks = []
-    for split in ("tune", "held_out"):
+    for split in SPLITS:
         judged = judged_summaries(split)
         if not judged:
             continue

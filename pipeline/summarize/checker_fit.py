@@ -33,7 +33,7 @@ from pipeline.files import read_jsonl
 from pipeline.ingest import clean_text
 from pipeline.stance.annotation import stable_rank
 from pipeline.summarize.faithfulness import FEATURES, FaithfulnessChecker
-from pipeline.summarize.judgements import SHARED_DATA, judged_summaries
+from pipeline.summarize.judgements import SHARED_DATA, SPLITS, judged_summaries
 from pipeline.summarize.lead import body_sentences
 
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["device=cpu"])
     checker: FaithfulnessChecker = instantiate(cfg.faithfulness)
-    judged = {split: judged_summaries(split) for split in ("tune", "held_out")}
+    judged = {split: judged_summaries(split) for split in SPLITS}
     excluded = {r["id"] for r in read_jsonl(SHARED_DATA / "gold" / "dev.jsonl")}
     excluded |= {
         r["id"] for r in read_jsonl(PROJECT_ROOT / "data" / "stance" / "articles" / "annotated.jsonl")
@@ -177,14 +177,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     checker.threshold = best_threshold([int(not j["has_error"]) for j in tune], tune_scores)
     print(f"threshold (best F1 at flagging the judged tuning summaries' errors): {checker.threshold}")
-    held = judged["held_out"]
-    held_scores = [
-        v.score for v in checker.check_batch([j["summary"] for j in held], [j["text"] for j in held])
-    ]
-    print(
-        "judged held-out:",
-        flag_scores([int(not j["has_error"]) for j in held], held_scores, checker.threshold),
-    )
+    for split in ("held_out", "final"):
+        checked = judged[split]
+        scores = [
+            v.score
+            for v in checker.check_batch([j["summary"] for j in checked], [j["text"] for j in checked])
+        ]
+        print(
+            f"judged {split}:",
+            flag_scores([int(not j["has_error"]) for j in checked], scores, checker.threshold),
+        )
 
 
 if __name__ == "__main__":

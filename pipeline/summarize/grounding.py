@@ -28,6 +28,7 @@ CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "ADV"})
 NEUTRAL_LEMMAS = frozenset({"be", "have", "do", "will", "also", "then", "now", "later", "so", "as", "which"})
 NEGATIONS = frozenset({"not", "n't", "no", "never", "without", "nobody", "nothing", "none", "neither", "nor"})
 SUBJECT_DEPS = frozenset({"nsubj", "csubj"})
+NOMINAL_POS = frozenset({"NOUN", "PROPN", "PRON", "NUM"})
 # Words that keep a claim a claim: a rewrite without them states as fact what the source only reports.
 HEDGES = frozenset(
     {"reportedly", "allegedly", "apparently", "purportedly", "possibly", "probably", "likely", "may", "might",
@@ -37,6 +38,11 @@ HEDGES = frozenset(
 # after shunning treatment".
 SUBJECT_SHARING_DEPS = frozenset({"xcomp", "advcl", "conj", "pcomp"})
 PAST_TAGS, PRESENT_TAGS = frozenset({"VBD"}), frozenset({"VBZ", "VBP"})
+# Words that make a figure an estimate or a bound: "over 100" is not "100".
+FIGURE_QUALIFIERS = frozenset(
+    {"over", "about", "around", "approximately", "nearly", "almost", "roughly", "some", "more", "less", "fewer",
+     "least", "most", "up", "under", "than", "estimated", "several"}
+)  # fmt: skip
 # The shortest shared prefix that makes two word forms one word.
 MIN_PREFIX_CHARS = 5
 
@@ -183,10 +189,71 @@ def grounding_problems(source: Span | Doc, rewrite: Span | Doc, rules: Grounding
         speech_subjects(rewrite, rules.speech_verbs) or is_quoted(rewrite.text)
     ):
         problems.append("claim no longer attributed to its speaker")
+    if qualified := unqualified_figures(source, rewrite):
+        problems.append(f"figure no longer qualified: {', '.join(qualified)}")
+    problems += role_problems(source, rewrite)
+    return problems
+
+
+def role_problems(source: Span | Doc, rewrite: Span | Doc) -> list[str]:
+    """Who does what to whom in `rewrite` that `source` does not say: an actor of a verb that is not its
+    actor there (nor any actor, for a passive without one), the one acted upon made the actor, an object
+    that is not the verb's object there, the object a verb had there dropped, or a noun's prepositional
+    phrase that is not on that noun there."""
+    problems = []
     source_actors, source_undergoers = actor_roles(source), undergoer_roles(source)
+    source_verbs = {token.lemma_.lower() for token in source if token.pos_ in ("VERB", "AUX")}
     for verb, actor in actor_roles(rewrite):
         if (verb, actor) in source_undergoers and (verb, actor) not in source_actors:
             problems.append(f"roles changed: {actor} now does '{verb}'")
-        elif any(v == verb for v, _ in source_actors) and (verb, actor) not in source_actors:
+        elif verb in source_verbs and (verb, actor) not in source_actors:
             problems.append(f"roles changed: {actor} is not who does '{verb}' in the source")
+    source_objects, rewrite_objects = direct_objects(source), direct_objects(rewrite)
+    for verb, objects in rewrite_objects.items():
+        if source_objects.get(verb) and not objects & source_objects[verb]:
+            problems.append(f"roles changed: '{verb}' acts on {', '.join(sorted(objects))} instead")
+    for verb, objects in source_objects.items():
+        if verb in {token.lemma_.lower() for token in rewrite} and verb not in rewrite_objects and objects:
+            problems.append(f"object of '{verb}' dropped")
+    for head, preposition, noun in sorted(noun_attachments(rewrite) - noun_attachments(source)):
+        problems.append(f"relation changed: '{head} {preposition} {noun}' is not in the source")
     return problems
+
+
+def noun_attachments(tokens: Iterable[Token]) -> set[tuple[str, str, str]]:
+    """(noun, preposition, noun) lemmas of each prepositional phrase on a noun: "members of the patrol"
+    is (member, of, patrol). Dropping the words between two nouns re-attaches one to the other
+    ("members of the United States [patrol]"), and that says something else."""
+    return {
+        (token.head.head.lemma_.lower(), token.head.lower_, token.lemma_.lower())
+        for token in tokens
+        if token.dep_ == "pobj"
+        and token.pos_ in NOMINAL_POS
+        and token.head.dep_ == "prep"
+        and token.head.head.pos_ in NOMINAL_POS
+    }
+
+
+def direct_objects(tokens: Iterable[Token]) -> dict[str, set[str]]:
+    """Per verb lemma, the heads of its direct objects."""
+    objects: dict[str, set[str]] = {}
+    for token in tokens:
+        if token.dep_ == "dobj" and token.head.pos_ == "VERB":
+            objects.setdefault(token.head.lemma_.lower(), set()).add(token.lemma_.lower())
+    return objects
+
+
+def unqualified_figures(source: Span | Doc, rewrite: Span | Doc) -> list[str]:
+    """Figures that `source` qualifies ("over 100", "approximately 70", "nearly 40") and `rewrite` states bare."""
+    qualified = {
+        token.text
+        for token in source
+        if token.like_num
+        and any(w.lower_ in FIGURE_QUALIFIERS for w in token.doc[max(0, token.i - 2) : token.i])
+    }
+    return [
+        token.text
+        for token in rewrite
+        if token.text in qualified
+        and not any(w.lower_ in FIGURE_QUALIFIERS for w in token.doc[max(0, token.i - 2) : token.i])
+    ]

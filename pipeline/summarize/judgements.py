@@ -33,7 +33,11 @@ from pipeline.summarize.lead import lead_sentences
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 QUOTAS = {"wikinews": 33, "whitehouse": 12, "statedept": 8, "kremlin": 7, "gum": 10, "frank": 10}
+# A second, fresh set kept for the final check of a summariser developed on the first: `select --final`.
+FINAL_QUOTAS = {"wikinews": 14, "whitehouse": 5, "statedept": 3, "kremlin": 3, "gum": 2, "frank": 3}
 HELD_OUT_EVERY = 3
+# "tune" to develop on, "held_out" to check, "final": fresh articles for the last check of a finished summariser.
+SPLITS = ("tune", "held_out", "final")
 MIN_CHARS, MAX_CHARS = 800, 6500
 ARTICLES_PER_BATCH = 10
 PREFERENCES = ("A", "B", "tie")
@@ -43,7 +47,7 @@ ROUNDS_DIR = PROJECT_ROOT / "data" / "summaries" / "rounds"
 ARTICLES_FILE = PROJECT_ROOT / "data" / "summaries" / "articles.jsonl"
 
 
-def candidates(source: str, excluded: set[str]) -> list[dict[str, Any]]:
+def candidates(source: str) -> list[dict[str, Any]]:
     """The source's articles as {id, title, date, source, text, license}, text as ingest cleans it."""
     if source == "gum":
         records = [
@@ -83,16 +87,21 @@ def candidates(source: str, excluded: set[str]) -> list[dict[str, Any]]:
     return [
         {**{k: r[k] for k in ("id", "title", "date", "source", "license")}, "text": clean_text(r["text"])}
         for r in records
-        if r["id"] not in excluded and MIN_CHARS <= len(r["text"]) <= MAX_CHARS
+        if MIN_CHARS <= len(r["text"]) <= MAX_CHARS
     ]
 
 
-def select_articles(excluded: set[str]) -> list[dict[str, Any]]:
+def select_articles(excluded: set[str], final: bool = False) -> list[dict[str, Any]]:
+    """QUOTAS articles per source in hash order, every HELD_OUT_EVERY-th held out; with `final`, the
+    FINAL_QUOTAS next ones (in another hash order), all in the split "final"."""
     selected = []
-    for source, quota in QUOTAS.items():
-        ranked = sorted(candidates(source, excluded), key=lambda a: stable_rank("summary:" + a["id"]))[:quota]
+    for source, quota in (FINAL_QUOTAS if final else QUOTAS).items():
+        salt = "summary-final:" if final else "summary:"
+        fresh = [article for article in candidates(source) if article["id"] not in excluded]
+        ranked = sorted(fresh, key=lambda a: stable_rank(salt + a["id"]))[:quota]
         for index, article in enumerate(ranked):
-            split = "held_out" if index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1 else "tune"
+            held_out = index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+            split = "final" if final else "held_out" if held_out else "tune"
             selected.append({**article, "corpus": source, "split": split})
     return selected
 
@@ -103,7 +112,9 @@ def select_main(args: argparse.Namespace) -> None:
     excluded |= {
         r["id"] for r in read_jsonl(PROJECT_ROOT / "data" / "stance" / "articles" / "annotated.jsonl")
     }
-    selected = select_articles(excluded)
+    if args.final:
+        excluded |= {r["id"] for r in read_jsonl(ARTICLES_FILE)}
+    selected = select_articles(excluded, args.final)
     args.out.mkdir(parents=True, exist_ok=True)
     write_jsonl_atomic(args.out / "articles.jsonl", selected)
     counts = Counter((a["corpus"], a["split"]) for a in selected)
@@ -114,7 +125,7 @@ def with_texts(articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The articles with FRANK's texts, which the project does not ship, read from ../shared by id."""
     if all(article["text"] is not None for article in articles):
         return articles
-    frank = {article["id"]: article["text"] for article in candidates("frank", set())}
+    frank = {article["id"]: article["text"] for article in candidates("frank")}
     return [{**a, "text": a["text"] if a["text"] is not None else frank[a["id"]]} for a in articles]
 
 
@@ -195,7 +206,7 @@ def combine(article_id: str, verdicts: Sequence[dict[str, Any]], key: dict[str, 
 
 
 def judged_summaries(split: str, rounds_dir: Path = ROUNDS_DIR) -> list[dict[str, Any]]:
-    """Every judged summary of the articles of `split` ("tune" or "held_out") in every round: {"id", "round",
+    """Every judged summary of the articles of `split` (one of SPLITS) in every round: {"id", "round",
     "system", "summary", "text", "has_error"}; FRANK's only where ../shared has the article to rebuild lead-3."""
     articles = {a["id"]: a for a in read_jsonl(ARTICLES_FILE) if a["split"] == split}
     if any(a["text"] is None for a in articles.values()) and (SHARED_DATA / "summarization").is_dir():
@@ -246,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     select = commands.add_parser("select", help="pick the articles to judge")
     select.add_argument("--out", type=Path, required=True)
+    select.add_argument(
+        "--final", action="store_true", help="a fresh set, beside the articles already judged"
+    )
     pairs = commands.add_parser(
         "pairs", help="blind pairs of a system's summaries and lead-3, in judging batches"
     )

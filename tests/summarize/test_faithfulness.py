@@ -102,7 +102,8 @@ def test_lead3_stage_output_carries_the_faithfulness_fields(
     assert prediction["summary_faithful"] is True and prediction["summary_unsupported"] == []
     assert 0.6 <= prediction["summary_faithfulness"] <= 1.0  # lead-3 copies the article
     params = mlflow.MlflowClient(summary.tracking_uri).get_run(summary.run_id).data.params
-    assert params["faithfulness.threshold"] == "0.3" and "faithfulness.weights.roles" in params
+    threshold = compose_config().faithfulness.threshold
+    assert float(params["faithfulness.threshold"]) == threshold and "faithfulness.weights.roles" in params
 
 
 def test_unfaithful_summaries_are_counted() -> None:

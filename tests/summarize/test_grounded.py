@@ -76,6 +76,26 @@ def test_a_faithful_shortening_passes() -> None:
             "tense changed: past to present",
         ),
         (
+            "Over 100 homes were damaged and approximately 70 people were evacuated.",
+            "100 homes were damaged and 70 people were evacuated.",
+            "figure no longer qualified: 100, 70",
+        ),
+        (  # the object changed
+            "Deputy Prime Minister Wong Kan Seng greeted Bush at the airport before Bush met Lee Hsien Loong.",
+            "Deputy Prime Minister Wong Kan Seng greeted Lee Hsien Loong.",
+            "roles changed: 'greet' acts on loong instead",
+        ),
+        (  # dropping the noun a phrase hung on hangs it on another
+            "Five members of a United States patrol were killed in Mahmoudiyah when militants attacked.",
+            "Five members of the United States were killed in Mahmoudiyah.",
+            "relation changed: 'member of states' is not in the source",
+        ),
+        (  # an actor for a deed the source gives no actor
+            "The partnership was announced at an employee celebration in Vancouver.",
+            "Mayors Jewelers announced the partnership in Vancouver.",
+            "roles changed: jewelers is not who does 'announce' in the source",
+        ),
+        (
             "The ministry did not confirm the strike on the convoy.",
             "The ministry confirmed the strike on the convoy.",
             "negation changed",
@@ -99,6 +119,15 @@ def test_lead_statements_skip_questions_fragments_and_quotes_without_their_speak
         "Abbas said the talks would resume soon.",
     ]
     assert lead_statements("Short one. Another short.", 3) == ["Short one."]
+    bulleted = (
+        "The President restored the tariff on steel imports.\n\n- The move was praised by the steel makers. "
+        "- Robert Simon, chief executive of JSW Steel USA, praised the tariffs."
+    )
+    assert lead_statements(bulleted, 3) == [
+        "The President restored the tariff on steel imports.",
+        "The move was praised by the steel makers.",
+        "Robert Simon, chief executive of JSW Steel USA, praised the tariffs.",
+    ]
     transcript = (
         "Vladimir Putin met the head of the foundation on Monday in Moscow.\n\n"
         "Vladimir Putin: Good afternoon. The foundation was created more than a year ago."
@@ -108,10 +137,9 @@ def test_lead_statements_skip_questions_fragments_and_quotes_without_their_speak
     ]
 
 
-def test_a_rewrite_that_fails_its_checks_gives_way_to_the_source_sentence(
-    tiny_qwen_dir: Path, tmp_path: Path
-) -> None:
-    summarizer = GroundedSummarizer(
+@pytest.fixture
+def grounded(tiny_qwen_dir: Path, tmp_path: Path) -> GroundedSummarizer:
+    return GroundedSummarizer(
         model=str(tiny_qwen_dir),
         generation=GenerationSettings(max_new_tokens=12, min_new_tokens=4),
         prompt="Shorten this sentence.",
@@ -122,12 +150,18 @@ def test_a_rewrite_that_fails_its_checks_gives_way_to_the_source_sentence(
         summary_sentences=2,
         speech_verbs=SPEECH_VERBS,
     )
+
+
+def test_a_rewrite_that_fails_its_checks_gives_way_to_the_source_sentence(
+    grounded: GroundedSummarizer,
+) -> None:
     article = (
         "Ministers from twelve countries met in Geneva on Monday to discuss the grain corridor. "
         "The talks ended without an agreement after six hours. Delegates will meet again next week."
     )
-    [summary] = summarizer.summarize_batch([article])
-    # An untrained model writes noise: no rewrite survives, so the summary is the two lead sentences.
+    [summary] = grounded.summarize_batch([article])
+    # An untrained model writes noise: no rewrite survives, so the summary is the two lead sentences
+    # (the third, kept whole, does not fit in their words).
     assert summary.text == (
         "Ministers from twelve countries met in Geneva on Monday to discuss the grain corridor. "
         "The talks ended without an agreement after six hours."
@@ -135,4 +169,22 @@ def test_a_rewrite_that_fails_its_checks_gives_way_to_the_source_sentence(
     assert len(summary.repaired) == 2 and all(
         r.startswith("kept_source_sentence: ") for r in summary.repaired
     )
-    assert summarizer.params()["backend"] == "grounded"
+    assert grounded.params()["backend"] == "grounded"
+
+
+def test_what_shortening_saves_goes_to_the_next_statement(grounded: GroundedSummarizer) -> None:
+    lead = [
+        "Ministers from twelve countries met in Geneva on Monday to discuss the grain corridor.",
+        "The talks ended without an agreement after six hours of debate in the old hall.",
+        "Delegates will meet again next week.",
+    ]
+    shortened = [
+        ("Ministers from twelve countries met in Geneva on Monday.", ""),
+        ("The talks ended without an agreement.", ""),
+        ("Delegates will meet again next week.", lead[2]),
+    ]
+    summary = grounded.pack(lead, shortened)
+    assert summary.text == " ".join(sentence for sentence, _ in shortened)
+    assert summary.repaired == [f"kept_source_sentence: {lead[2]}"]
+    # Kept whole, the first two statements fill the budget: the third does not fit.
+    assert grounded.pack(lead, [(s, s) for s in lead]).text == " ".join(lead[:2])
