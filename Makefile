@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+# The one MLflow store every target uses (runs, the registry, the UI); set it to use another, e.g. a server:
+# make eval-stance MLFLOW_TRACKING_URI=http://mlflow:5000
+export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
 
 ARGS ?=
 INPUT ?=
@@ -53,10 +56,10 @@ experiment: setup ## Run a named experiment from experiments/experiment/ (a swee
 	$(BIN)/python -m pipeline -m experiment=$(NAME) $(ARGS)
 
 promote: setup ## Move @champion to @challenger if its evaluation scored higher: make promote [MODEL=..] [METRIC=..]
-	$(BIN)/python -m pipeline.registry --tracking-uri sqlite:///$(CURDIR)/mlflow.db --model $(MODEL) --metric $(METRIC)
+	$(BIN)/python -m pipeline.registry --tracking-uri "$(MLFLOW_TRACKING_URI)" --model $(MODEL) --metric $(METRIC)
 
-train-stance: setup ## Retrain the shipped stance model from the shared corpora; registers it as @champion in MLflow
-	$(BIN)/python -m pipeline.stance.train --data-dir "$(SHARED)/data" --tracking-uri sqlite:///$(CURDIR)/mlflow.db --artifact-root $(CURDIR)/mlartifacts
+train-stance: setup ## Fine-tune the shipped stance model on data/stance/articles; registers it as @challenger, promoted if it scores higher
+	$(BIN)/python -m pipeline.stance.train --data-dir "$(SHARED)/data" --tracking-uri "$(MLFLOW_TRACKING_URI)" --artifact-root $(CURDIR)/mlartifacts
 
 test: setup ## Run the whole test suite, real default models included
 	$(BIN)/python -m pytest -q
@@ -71,8 +74,8 @@ lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check pipeline tests experiments
 	$(BIN)/ruff format --check pipeline tests experiments
 
-ui: $(STAMP) ## Open the MLflow UI on the default tracking store
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db
+ui: $(STAMP) ## Open the MLflow UI on the tracking store (MLFLOW_TRACKING_URI)
+	$(BIN)/mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)"
 
 clean: ## Remove run outputs (keeps the model cache and mlflow.db)
 	rm -rf outputs multirun

@@ -2,7 +2,11 @@
 
 The baseline is what a user would first write with the same models: one article at a time, one
 `model.generate` per article in float32, spaCy on one article at a time, one stance call per actor.
-Each measured job runs in a fresh process, so its peak RSS and its model loading are its own. The
+The scaling runs time the pipeline at several corpus sizes; the memory runs measure the peak RSS of a job
+without models (`summarizer=lead3 ~faithfulness stages=[summarize]`) on a synthetic corpus of 1,000 and
+100,000 articles (the sample articles repeated with fresh ids), which should stay flat: ingest, the shards,
+the tables and the report all stream. Each measured job runs in a fresh process, so its peak RSS and its
+model loading are its own. The
 tables are printed, written to `bench.md` in the output folder and logged, with the metrics, to MLflow.
 """
 
@@ -14,19 +18,23 @@ import hashlib
 import json
 import resource
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import torch
+from rouge_score.rouge_scorer import RougeScorer
 
+from pipeline import SAMPLE_DIR
+from pipeline.api import compose_config
 from pipeline.models import pick_device
-from pipeline.schema import LABELS, NO_STANCE
 from pipeline.track import Tracker
+
+ROUGE = RougeScorer(["rouge1", "rougeL"], use_stemmer=False)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES_DIR = ROOT.parent / "shared" / "data" / "articles"
@@ -35,6 +43,8 @@ ARTICLES_DIR = ROOT.parent / "shared" / "data" / "articles"
 MIN_CHARS, MAX_CHARS = 400, 7000
 LENGTH_BUCKETS_CHARS = (1000, 2000, 4000, MAX_CHARS + 1)  # upper bounds
 STAGES = ("summarize", "actors", "stance")
+# The summariser the baseline re-implements naively (one article, one float32 generate call).
+CHAT_SUMMARIZER = "pipeline.summarize.chat.ChatSummarizer"
 QUALITY_KEYS = (
     "summary_rouge1_vs_baseline",
     "summary_rougeL_vs_baseline",
@@ -43,6 +53,8 @@ QUALITY_KEYS = (
     "actors_compared",
 )
 GEMM_SIZES = {torch.float32: 2048, torch.bfloat16: 512}  # bf16 without hardware support crawls on a CPU
+# The memory runs: a job whose cost is the data path alone (no model), so its memory is the pipeline's own.
+MEMORY_OVERRIDES = ("summarizer=lead3", "~faithfulness", "stages=[summarize]")
 
 
 def select_articles(count: int, articles_dir: Path = ARTICLES_DIR) -> list[dict[str, str]]:
@@ -70,17 +82,38 @@ def write_jsonl(articles: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def compose(overrides: Sequence[str]) -> Any:
-    """The project's Hydra config with `overrides`, resolved."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
+def write_synthetic_corpus(size: int, path: Path, sample: Path = SAMPLE_DIR / "articles.jsonl") -> Path:
+    """`path`, written with `size` articles: the sample articles repeated, each copy with a fresh id."""
+    articles = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines() if line.strip()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for index in range(size):
+            article = articles[index % len(articles)]
+            copy = {**article, "id": f"{article['id']}#{index // len(articles)}"}
+            handle.write(json.dumps(copy, ensure_ascii=False) + "\n")
+    return path
 
-    from pipeline import CONFIG_DIR
 
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = hydra_compose("config", overrides=list(overrides))
-    return OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+def job_overrides(out: Path, name: str, corpus: Path, *overrides: str) -> list[str]:
+    """The overrides of a measured job named `name` on the articles in `corpus`, writing into `out / name`."""
+    return [
+        *overrides,
+        "data=file",
+        f"data.path={corpus}",
+        f"paths.output_dir={out / name}",
+        f"tracking.run_name=bench-{name}",
+    ]
+
+
+def memory_runs(sizes: Sequence[int], out: Path, overrides: Sequence[str]) -> list[dict[str, Any]]:
+    """Per size: a model-free job's metrics, wall time and peak RSS on a synthetic corpus of that size."""
+    runs = []
+    for size in sizes:
+        name = f"memory-{size}"
+        corpus = write_synthetic_corpus(size, out / name / "articles.jsonl")
+        run = in_fresh_process(scaling_job, job_overrides(out, name, corpus, *overrides, *MEMORY_OVERRIDES))
+        runs.append({**run, "articles": size})
+    return runs
 
 
 def in_fresh_process(job: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
@@ -101,7 +134,7 @@ def pipeline_job(overrides: Sequence[str]) -> dict[str, Any]:
     """The pipeline's metrics and predictions ({id: record}) for the config `overrides` compose."""
     from pipeline.run import run_pipeline
 
-    summary = run_pipeline(compose(overrides))
+    summary = run_pipeline(compose_config(overrides))
     with (summary.output_dir / "predictions.jsonl").open(encoding="utf-8") as handle:
         predictions = {record["id"]: record for record in map(json.loads, handle)}
     return {"metrics": summary.metrics, "predictions": predictions, "run_id": summary.run_id}
@@ -111,7 +144,7 @@ def baseline_job(overrides: Sequence[str], articles: list[dict[str, str]]) -> di
     """The naive baseline's predictions ({id: record}), per-article timings and token counts."""
     from hydra.utils import instantiate
 
-    cfg = compose(overrides)
+    cfg = compose_config(overrides)
     summarize, model_flops = naive_summarizer(cfg)
     extractor = instantiate(cfg.actors)
     classifier = instantiate(cfg.stance)
@@ -120,15 +153,12 @@ def baseline_job(overrides: Sequence[str], articles: list[dict[str, str]]) -> di
         started = time.perf_counter()
         summary, tokens = summarize(article["text"])
         summarized = time.perf_counter()
-        found = extractor.extract(article["text"])
+        found = extractor.extract(article["text"], article.get("title") or "")
         extracted = time.perf_counter()
         actors = []
-        for actor in found:
-            stance = NO_STANCE
-            if actor.evidence:
-                [probabilities] = classifier.predict_proba([actor.name], [actor.evidence], [actor.aliases])
-                stance = LABELS[int(probabilities.argmax())]
-            actors.append({"name": actor.name, "stance": stance})
+        for actor in found:  # one model call per actor: the naive way
+            [[judged]] = classifier.classify_articles([article["text"]], [[asdict(actor)]])
+            actors.append({"name": actor.name, "stance": judged.stance})
         predictions[article["id"]] = {"id": article["id"], "summary": summary, "actors": actors}
         per_article.append(
             {
@@ -149,7 +179,9 @@ def naive_summarizer(cfg: Any) -> tuple[Callable[[str], tuple[str, dict[str, int
     """
     from hydra.utils import instantiate
 
-    if "gguf" not in cfg.summarizer:  # a summariser without a model (lead-N) has nothing to do naively
+    if cfg.summarizer._target_ != CHAT_SUMMARIZER:
+        # No hand-written naive version of it (lead-N has no model; grounded calls the chat model per
+        # sentence): the summariser itself, one article per call.
         summarizer = instantiate(cfg.summarizer)
         return lambda text: (summarizer.summarize_batch([text])[0].text, {}), {}
 
@@ -207,25 +239,10 @@ def matmul_gflops(dtype: torch.dtype, size: int, repeats: int = 5) -> float:
 
 
 def rouge_f1(candidate: str, reference: str) -> tuple[float, float]:
-    """(ROUGE-1, ROUGE-L) F1 of lower-cased word tokens."""
-    cand, ref = candidate.lower().split(), reference.lower().split()
-    if not cand or not ref:
-        return (float(cand == ref),) * 2
-    overlap = sum((Counter(cand) & Counter(ref)).values())
-    previous = [0] * (len(ref) + 1)
-    for word in cand:
-        current = [0]
-        for j, other in enumerate(ref):
-            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
-        previous = current
-    return f1(overlap, len(cand), len(ref)), f1(previous[-1], len(cand), len(ref))
-
-
-def f1(matches: int, candidate_length: int, reference_length: int) -> float:
-    if not matches:
-        return 0.0
-    precision, recall = matches / candidate_length, matches / reference_length
-    return 2 * precision * recall / (precision + recall)
+    """(ROUGE-1, ROUGE-L) F1 of `candidate` against `reference` (rouge-score, no stemming): how close the
+    pipeline's summary stays to the baseline's."""
+    scores = ROUGE.score(reference, candidate)
+    return scores["rouge1"].fmeasure, scores["rougeL"].fmeasure
 
 
 def agreement(pipeline: dict[str, dict], baseline: dict[str, dict]) -> dict[str, float]:
@@ -319,7 +336,12 @@ def comparison(
     return metrics
 
 
-def report(metrics: dict[str, float], baseline: dict[str, Any], scaling: list[dict[str, Any]]) -> str:
+def report(
+    metrics: dict[str, float],
+    baseline: dict[str, Any],
+    scaling: list[dict[str, Any]],
+    memory: list[dict[str, Any]],
+) -> str:
     """The bench's markdown tables."""
     keys = [
         "articles_per_s",
@@ -365,9 +387,25 @@ def report(metrics: dict[str, float], baseline: dict[str, Any], scaling: list[di
                     ["articles", "total s", "articles/s", *(f"{s} s" for s in STAGES), "peak RSS MiB"],
                     scale_rows,
                 ),
+                memory_table(memory),
             ]
         )
         + "\n"
+    )
+
+
+def memory_table(memory: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            run["articles"],
+            run["metrics"]["time_total_s"],
+            run["metrics"]["articles_per_s"],
+            run["peak_rss_mib"],
+        ]
+        for run in memory
+    ]
+    return f"### Memory by corpus size ({' '.join(MEMORY_OVERRIDES)})\n" + markdown_table(
+        ["articles", "total s", "articles/s", "peak RSS MiB"], rows
     )
 
 
@@ -386,6 +424,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=["summarizer=lead3"],
         help="Hydra overrides for the scaling runs (default: the cheap stages only)",
     )
+    parser.add_argument(
+        "--memory-sizes",
+        type=int,
+        nargs="*",
+        default=[1000, 100_000],
+        help=f"articles of the memory runs ({' '.join(MEMORY_OVERRIDES)}, the sample articles repeated)",
+    )
     parser.add_argument("--output-dir", type=Path, default=None, help="default: outputs/bench-<time>")
     parser.add_argument(
         "overrides", nargs="*", help="Hydra overrides for every run, e.g. tracking.tracking_uri=..."
@@ -401,39 +446,39 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         str(dtype).removeprefix("torch."): matmul_gflops(dtype, size) for dtype, size in GEMM_SIZES.items()
     }
 
-    def job_overrides(name: str, articles: list[dict[str, str]], *extra: str) -> list[str]:
-        path = write_jsonl(articles, out / name / "articles.jsonl")
-        return [
-            *args.overrides,
-            *extra,
-            "data=file",
-            f"data.path={path}",
-            f"paths.output_dir={out / name}",
-            f"tracking.run_name=bench-{name}",
-        ]
+    def articles_file(name: str, articles: list[dict[str, str]]) -> Path:
+        return write_jsonl(articles, out / name / "articles.jsonl")
 
     articles = select_articles(args.articles)
-    overrides = job_overrides("pipeline", articles)
+    overrides = job_overrides(out, "pipeline", articles_file("pipeline", articles), *args.overrides)
     baseline = in_fresh_process(baseline_job, overrides, articles)
     pipeline = in_fresh_process(pipeline_job, overrides)
     scaling = []
     for size in args.scaling_sizes:
+        name = f"scale-{size}"
+        corpus = articles_file(name, select_articles(size))
         run = in_fresh_process(
-            scaling_job, job_overrides(f"scale-{size}", select_articles(size), *args.scaling_overrides)
+            scaling_job, job_overrides(out, name, corpus, *args.overrides, *args.scaling_overrides)
         )
         scaling.append({**run, "articles": size})
+    memory = memory_runs(args.memory_sizes, out, args.overrides)
 
     baseline_path = write_jsonl(
         list(baseline["predictions"].values()), out / "baseline" / "predictions.jsonl"
     )
     metrics = comparison(baseline, pipeline, len(articles), gemm)
-    metrics.update(
-        {f"scale_{run['articles']}_{key}": run[key] for run in scaling for key in ("wall_s", "peak_rss_mib")}
-    )
-    tables = report(metrics, baseline, scaling)
+    for kind, runs in (("scale", scaling), ("memory", memory)):
+        metrics.update(
+            {
+                f"{kind}_{run['articles']}_{key}": run[key]
+                for run in runs
+                for key in ("wall_s", "peak_rss_mib")
+            }
+        )
+    tables = report(metrics, baseline, scaling, memory)
     (out / "bench.md").write_text(tables, encoding="utf-8")
     print(tables)
-    cfg = compose(args.overrides)
+    cfg = compose_config(args.overrides)
     with Tracker(**{**cfg.tracking, "run_name": "bench"}) as tracker:
         tracker.log_params(
             {
@@ -441,6 +486,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
                 "article_ids": [a["id"] for a in articles],
                 "overrides": list(args.overrides),
                 "scaling_overrides": list(args.scaling_overrides),
+                "memory_sizes": list(args.memory_sizes),
                 "pipeline_run_id": pipeline["run_id"],
                 "device": str(pick_device(cfg.device)),
             }

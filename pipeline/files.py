@@ -16,6 +16,7 @@ import errno
 import fcntl
 import json
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -94,6 +95,17 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         for line in handle:
             if line.strip():
                 yield json.loads(line)
+
+
+@contextmanager
+def scratch_folder(path: Path) -> Iterator[Path]:
+    """`path` as an empty folder for the block, removed after it; what a killed job left there goes first."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

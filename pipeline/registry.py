@@ -2,28 +2,63 @@
 
 A run with `registry.register=true` (every `evaluation=stance` run) logs the pipeline it ran as a pyfunc
 model (`pipeline/mlflow_model.py` plus the run's resolved config, all stages enabled), registers it under
-`registry.model_name` and points the `challenger` alias at it. `python -m pipeline.registry` (make
-promote) then moves `champion` to the challenger if the challenger's run scored better on the metric
-(by default dev-split stance macro-F1), and says which it kept.
+`registry.model_name` and points the `challenger` alias at it. The model carries the package's source
+(`code_paths`, laid out as in the wheel: conf/ inside), its PyPI requirements (the installed package's,
+with the offline model packages), an input signature and an example, so `mlflow models serve` runs it
+anywhere those requirements install.
+
+`python -m pipeline.registry` (make promote) then moves `champion` to the challenger if the challenger's
+run scored better on the metric (by default dev-split stance macro-F1), and says which it kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
 from omegaconf import DictConfig, OmegaConf
+from packaging.requirements import Requirement
 
-PIPELINE_MODEL_CODE = Path(__file__).resolve().parent / "mlflow_model.py"
+from pipeline import CONFIG_DIR, PACKAGE_DIR
+
+PIPELINE_MODEL_CODE = PACKAGE_DIR / "mlflow_model.py"
 CHALLENGER, CHAMPION = "challenger", "champion"
-MODEL_REQUIREMENTS = ["torch", "transformers", "datasets", "spacy", "hydra-core", "mlflow", "newsstance"]
+# The extra whose packages ship the default models' weights (pyproject.toml): a served model needs them.
+MODEL_EXTRA = "offline-models"
+# One article per row; without an id, the row's number stands in (pipeline/mlflow_model.py).
+MODEL_SIGNATURE = ModelSignature(
+    inputs=Schema(
+        [
+            ColSpec("string", "id", required=False),
+            ColSpec("string", "text"),
+            *(ColSpec("string", name, required=False) for name in ("title", "date", "source")),
+        ]
+    )
+)
+# Short, so that MLflow's check that the logged model serves it (it loads the model and predicts) is quick.
+MODEL_INPUT_EXAMPLE = pd.DataFrame(
+    [
+        {
+            "id": "example-1",
+            "title": "Minister warns of sanctions",
+            "date": "2024-01-15",
+            "source": "example",
+            "text": 'The foreign minister said on Monday that "sanctions will follow" if the talks fail.',
+        }
+    ]
+)
 
 
 def log_pipeline_model(cfg: DictConfig) -> int:
@@ -39,12 +74,39 @@ def log_pipeline_model(cfg: DictConfig) -> int:
             name="pipeline_model",
             python_model=str(PIPELINE_MODEL_CODE),
             artifacts={"config": str(config_path)},
-            pip_requirements=MODEL_REQUIREMENTS,
-            registered_model_name=cfg.registry.model_name,
+            code_paths=[str(package_source(Path(folder)))],
+            pip_requirements=model_requirements(),
+            signature=MODEL_SIGNATURE,
+            input_example=MODEL_INPUT_EXAMPLE,
         )
-    version = int(info.registered_model_version)
-    MlflowClient().set_registered_model_alias(cfg.registry.model_name, cfg.registry.alias, str(version))
-    return version
+    return register_challenger(info.model_uri, cfg.registry.model_name, cfg.registry.alias)
+
+
+def package_source(folder: Path) -> Path:
+    """A copy of the package in `folder`, laid out as the wheel lays it out (conf/ inside), without caches."""
+    copy = folder / "pipeline"
+    shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    if not (copy / "conf").exists():  # a checkout keeps conf/ beside the package
+        shutil.copytree(CONFIG_DIR, copy / "conf")
+    return copy
+
+
+def model_requirements() -> list[str]:
+    """The installed newsstance's PyPI requirements and its offline model packages, without markers."""
+    requirements = []
+    for line in metadata.requires("newsstance") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": MODEL_EXTRA}):
+            requirement.marker = None
+            requirements.append(str(requirement))
+    return requirements
+
+
+def register_challenger(model_uri: str, model_name: str, alias: str = CHALLENGER) -> int:
+    """Registers the logged model `model_uri` as a new version of `model_name` with `alias`; its version."""
+    version = mlflow.register_model(model_uri, model_name).version
+    MlflowClient().set_registered_model_alias(model_name, alias, str(version))
+    return int(version)
 
 
 def version_by_alias(client: MlflowClient, model_name: str, alias: str) -> ModelVersion | None:

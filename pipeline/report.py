@@ -2,8 +2,11 @@
 
 One page that needs no network: CSS inline, charts as base64 PNG drawn with matplotlib's Agg backend,
 no scripts (a Content-Security-Policy forbids them and any outside load). predictions.jsonl and
-rejected.jsonl are read as streams, predictions twice (the actors to chart are known only after the
-first pass), so a batch of 100,000 articles costs counters and `max_cards` cards, not the records.
+rejected.jsonl are read as streams, predictions three times (the corpus-wide actor ids, then the counts,
+then the co-occurrence of the actors found most often), so a batch of 100,000 articles costs counters
+and `max_cards` cards, not the records. The charts count actors by their corpus-wide id and label them
+with its fullest name (pipeline/tables.py); stance over time draws the counts that
+actor_stance_by_period.csv holds.
 Titles, texts, actor names, evidence and rejection reasons are untrusted: the template escapes every
 value (Jinja2 autoescape) and the evidence highlighting escapes each piece it builds.
 """
@@ -15,7 +18,6 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,13 @@ from matplotlib.figure import Figure
 
 from pipeline.files import read_jsonl, write_text_atomic
 from pipeline.schema import LABELS, NO_STANCE
+from pipeline.tables import (
+    UNDATED,
+    ActorIds,
+    StanceByPeriod,
+    article_stances,
+    collect_actor_ids,
+)
 
 REPORT_FILE = "report.html"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -49,7 +58,7 @@ ACTOR_LABEL_CHARS = 32
 REJECTIONS_LISTED = 50
 REASONS_LISTED = 20
 DETECTION_ERRORS_LISTED = 10
-PERIOD_NAMES = {"%Y-%m-%d": "per day", "%Y-%m": "per month", "%Y": "per year"}
+PERIOD_NAMES = {"day": "per day", "week": "per week", "month": "per month", "year": "per year"}
 # The overview's numbers, in this order, when the run's metrics have them (see pipeline/run.py).
 OVERVIEW_METRICS = (
     ("articles accepted", "articles_in"),
@@ -67,15 +76,18 @@ OVERVIEW_METRICS = (
 
 @dataclass
 class CorpusCounts:
-    """What the first pass over predictions.jsonl gathers: counts for the charts and the first cards."""
+    """What the counting pass over predictions.jsonl gathers: counts for the charts and the first cards.
 
+    Actors are counted by corpus-wide id (`ids`), each id once per article.
+    """
+
+    ids: ActorIds
+    by_period: StanceByPeriod
     articles: int = 0
     stances: Counter[str] = field(default_factory=Counter)
     actor_articles: Counter[str] = field(default_factory=Counter)
     actor_stances: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     has_actors: bool = False
-    first_date: date | None = None
-    last_date: date | None = None
     cards: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -85,16 +97,18 @@ def write_report(
     texts: Mapping[str, str] | None = None,
     evaluation: Mapping[str, Any] | None = None,
     max_cards: int = 200,
+    period: str = "month",
 ) -> Path:
     """The path of `report.html`, written into `output_dir` from its predictions.jsonl and rejected.jsonl.
 
     `metrics` is the run's metrics dict (`RunSummary.metrics`). `texts` maps article id to the text
     the stages read; only the ids of the first `max_cards` records are looked up, and their evidence
     is highlighted in it. `evaluation` is the dict `pipeline.eval_stance.evaluate_run` returns; with
-    it the page gets the scores, the confusion matrix and the worst errors.
+    it the page gets the scores, the confusion matrix and the worst errors. `period` is the stance-over-time
+    chart's (`tables.period`: day, week, month or year).
     """
     output_dir = Path(output_dir)
-    counts = count_predictions(output_dir / "predictions.jsonl", texts or {}, max_cards)
+    counts = count_predictions(output_dir / "predictions.jsonl", texts or {}, max_cards, period)
     timings, total_s = stage_timings(metrics)
     context = {
         "title": output_dir.name,
@@ -128,38 +142,24 @@ def write_report(
     return path
 
 
-def count_predictions(path: Path, texts: Mapping[str, str], max_cards: int) -> CorpusCounts:
-    """One streaming pass over predictions.jsonl: stance and actor counts, the date span, the first cards."""
-    counts = CorpusCounts()
+def count_predictions(path: Path, texts: Mapping[str, str], max_cards: int, period: str) -> CorpusCounts:
+    """Two streaming passes over predictions.jsonl: the actor ids; then stance and actor counts, the
+    stances per actor and period, the first cards."""
+    ids = collect_actor_ids(path)
+    counts = CorpusCounts(ids, StanceByPeriod(ids, period))
     for record in read_jsonl(path):
         counts.articles += 1
         if len(counts.cards) < max_cards:
             counts.cards.append(article_card(record, texts.get(str(record.get("id")))))
-        day = parse_date(record.get("date"))
-        if day is not None:
-            counts.first_date = min(day, counts.first_date or day)
-            counts.last_date = max(day, counts.last_date or day)
+        counts.by_period.add(record)
         actors = record.get("actors")
         counts.has_actors |= actors is not None
-        for name, stance in actor_stances(actors or []).items():
-            counts.actor_articles[name] += 1
+        for actor_id, stance in article_stances(actors or [], ids).items():
+            counts.actor_articles[actor_id] += 1
             if stance is not None:
                 counts.stances[stance] += 1
-                counts.actor_stances[name][stance] += 1
+                counts.actor_stances[actor_id][stance] += 1
     return counts
-
-
-def actor_stances(actors: Sequence[Mapping[str, Any]]) -> dict[str, str | None]:
-    """Each actor name in an article with its stance (None before the stance stage), each name once."""
-    return {str(actor["name"]): actor.get("stance") for actor in actors}
-
-
-def parse_date(value: Any) -> date | None:
-    """The ISO date a record's `date` starts with ("2007-11-06", "2007-11-06T10:00Z"); None if it has none."""
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 def article_card(record: Mapping[str, Any], text: str | None) -> dict[str, Any]:
@@ -253,65 +253,61 @@ def count_rejections(path: Path) -> dict[str, Any]:
 
 
 def draw_charts(path: Path, counts: CorpusCounts) -> list[tuple[str, str]]:
-    """(caption, PNG data URI) for each chart the run's data allows, drawn in a second pass for the top actors."""
+    """(caption, PNG data URI) for each chart the run's data allows; co-occurrence in a last pass."""
     charts = []
     if counts.stances:
         charts.append(("Stance of all actors", stance_distribution_png(counts.stances)))
-    top = [name for name, _ in counts.actor_articles.most_common(CHART_ACTORS) if counts.actor_stances[name]]
+    label = counts.ids.labels
+    top = [
+        actor_id
+        for actor_id, _ in counts.actor_articles.most_common(CHART_ACTORS)
+        if counts.actor_stances[actor_id]
+    ]
     if top:
         charts.append(
             (
                 f"Stance per actor: the {len(top)} actors in most articles",
-                actor_stances_png(top, [counts.actor_stances[name] for name in top]),
+                actor_stances_png([label[i] for i in top], [counts.actor_stances[i] for i in top]),
             )
         )
-    cooccurring = [name for name, _ in counts.actor_articles.most_common(COOCCURRENCE_ACTORS)]
-    timeline_actors = top[:TIMELINE_ACTORS] if counts.first_date else []
-    if len(cooccurring) < 2 and not timeline_actors:
-        return charts
-    period = period_format(counts.first_date, counts.last_date)
-    timeline, together = count_top_actors(path, timeline_actors, cooccurring, period)
-    if any(timeline.values()):
-        charts.append((f"Stance over time ({PERIOD_NAMES[period]})", timeline_png(timeline)))
+    timeline = dated_stances(counts.by_period, top[:TIMELINE_ACTORS])
+    if timeline:
+        charts.append(
+            (
+                f"Stance over time ({PERIOD_NAMES[counts.by_period.period]})",
+                timeline_png([(label[actor_id], periods) for actor_id, periods in timeline.items()]),
+            )
+        )
+    cooccurring = [actor_id for actor_id, _ in counts.actor_articles.most_common(COOCCURRENCE_ACTORS)]
     if len(cooccurring) >= 2:
         charts.append(
             (
                 "Articles in which two actors appear together (in brackets: all articles of the actor)",
-                cooccurrence_png(cooccurring, together),
+                cooccurrence_png(
+                    [label[i] for i in cooccurring], count_together(path, counts.ids, cooccurring)
+                ),
             )
         )
     return charts
 
 
-def period_format(first: date | None, last: date | None) -> str:
-    """The strftime format that splits the date span into a readable number of bars: days, months or years."""
-    span_days = (last - first).days if first and last else 0
-    if span_days <= 62:
-        return "%Y-%m-%d"
-    return "%Y-%m" if span_days <= 3 * 366 else "%Y"
+def dated_stances(by_period: StanceByPeriod, actor_ids: Sequence[str]) -> dict[str, dict[str, Counter[str]]]:
+    """Per actor id (of `actor_ids`, in order) with a stance in a dated article: period -> stance counts."""
+    timeline: dict[str, dict[str, Counter[str]]] = {actor_id: {} for actor_id in actor_ids}
+    for (actor_id, when), stances in by_period.stances.items():
+        if actor_id in timeline and when != UNDATED and stances:
+            timeline[actor_id][when] = stances
+    return {actor_id: periods for actor_id, periods in timeline.items() if periods}
 
 
-def count_top_actors(
-    path: Path, timeline_actors: Sequence[str], cooccurring: Sequence[str], period: str
-) -> tuple[dict[str, dict[str, Counter[str]]], np.ndarray]:
-    """A second pass: per timeline actor, period -> stance counts; and the articles per pair of actors.
-
-    The co-occurrence matrix's diagonal holds each actor's own article count.
-    """
-    timeline: dict[str, dict[str, Counter[str]]] = {name: defaultdict(Counter) for name in timeline_actors}
-    index = {name: position for position, name in enumerate(cooccurring)}
-    together = np.zeros((len(cooccurring), len(cooccurring)), dtype=int)
+def count_together(path: Path, ids: ActorIds, actor_ids: Sequence[str]) -> np.ndarray:
+    """A last pass: the articles per pair of `actor_ids`; the diagonal holds each one's own article count."""
+    index = {actor_id: position for position, actor_id in enumerate(actor_ids)}
+    together = np.zeros((len(actor_ids), len(actor_ids)), dtype=int)
     for record in read_jsonl(path):
-        stances = actor_stances(record.get("actors") or [])
-        present = sorted(index[name] for name in stances if name in index)
+        present = sorted(index[i] for i in article_stances(record.get("actors") or [], ids) if i in index)
         together[np.ix_(present, present)] += 1
-        day = parse_date(record.get("date"))
-        if day is None:
-            continue
-        for name in timeline_actors:
-            if stances.get(name) is not None:
-                timeline[name][day.strftime(period)][stances[name]] += 1
-    return timeline, together
+    return together
 
 
 def png_data_uri(figure: Figure) -> str:
@@ -381,24 +377,27 @@ def actor_stances_png(names: Sequence[str], counters: Sequence[Mapping[str, int]
     return png_data_uri(figure)
 
 
-def timeline_png(timeline: Mapping[str, Mapping[str, Counter[str]]]) -> str:
-    """Small multiples: one row per actor, one stacked bar per period, all rows on the same periods."""
-    names = [name for name, periods in timeline.items() if periods]
-    periods = sorted({period for name in names for period in timeline[name]})
-    figure = new_figure(8, 1.1 * len(names) + 1.2)
-    axes_rows = figure.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
-    for axes, name in zip(axes_rows, names, strict=True):
-        stacked_bars(axes, [timeline[name].get(period, {}) for period in periods], horizontal=False)
+def timeline_png(rows: Sequence[tuple[str, Mapping[str, Counter[str]]]]) -> str:
+    return png_data_uri(timeline_figure(rows))
+
+
+def timeline_figure(rows: Sequence[tuple[str, Mapping[str, Counter[str]]]]) -> Figure:
+    """Small multiples: one panel per (actor label, period -> stance counts), one stacked bar per period,
+    all panels on the same periods, and each with its own period labels (so every panel shows its years)."""
+    periods = sorted({period for _, counts in rows for period in counts})
+    figure = new_figure(8, 1.7 * len(rows) + 1.2)
+    axes_rows = figure.subplots(len(rows), 1, sharex=True, squeeze=False)[:, 0]
+    # Every tick labelled would overlap beyond a few dozen periods; a stride keeps about 20.
+    ticks = range(0, len(periods), max(1, len(periods) // 20))
+    for axes, (name, counts) in zip(axes_rows, rows, strict=True):
+        stacked_bars(axes, [counts.get(period, {}) for period in periods], horizontal=False)
         axes.set_ylabel(chart_label(name), rotation=0, ha="right", va="center")
         axes.yaxis.get_major_locator().set_params(integer=True)
-    # Every tick labelled would overlap beyond a few dozen periods; a stride keeps about 20.
-    stride = max(1, len(periods) // 20)
-    axes_rows[-1].set_xticks(
-        range(0, len(periods), stride), labels=periods[::stride], rotation=45, ha="right"
-    )
+        axes.set_xticks(ticks, labels=[periods[i] for i in ticks], rotation=45, ha="right")
+        axes.tick_params(axis="x", labelbottom=True)  # sharex hides them on all but the last panel
     handles, labels = axes_rows[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside upper right", fontsize="small", ncols=len(labels))
-    return png_data_uri(figure)
+    return figure
 
 
 def cooccurrence_png(names: Sequence[str], together: np.ndarray) -> str:

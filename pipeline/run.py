@@ -2,7 +2,8 @@
 
 Read in data-flow order: `pipeline.ingest` (files to a Dataset), `pipeline.stages` (summarize, actors,
 stance), `pipeline.shards` and `pipeline.executors` (where and how the shards run, resumably),
-`pipeline.track` (MLflow), `pipeline.eval_stance` (scores against gold), `pipeline.report` (report.html).
+`pipeline.tables` (the analysts' tables), `pipeline.track` (MLflow), `pipeline.eval_stance` (scores
+against gold), `pipeline.report` (report.html).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from transformers import set_seed
 
-from pipeline.files import exclusive_folder, read_jsonl, write_jsonl_atomic
+from pipeline.files import exclusive_folder, read_jsonl, scratch_folder, write_jsonl_atomic
 from pipeline.ingest import ingest, write_rejections
 from pipeline.report import write_report
 from pipeline.schema import (
@@ -32,7 +33,11 @@ from pipeline.schema import (
 )
 from pipeline.shards import ShardFiles, ShardWriter, plan_shards
 from pipeline.stages import Stage, selected_stages, stage_class
+from pipeline.tables import check_period, write_tables
 from pipeline.track import Tracker
+
+# In the output folder while a job runs: the Arrow file of its articles, memory-mapped (pipeline/ingest.py).
+ARROW_DIR = ".arrow"
 
 
 def run_pipeline(cfg: DictConfig) -> RunSummary:
@@ -49,9 +54,14 @@ def run_pipeline(cfg: DictConfig) -> RunSummary:
 
         gold = read_gold(Path(cfg.gold_path))  # a bad gold file fails before any model work
     # One writer per output folder: a second job on it stops here, before any model loads.
-    with exclusive_folder(Path(cfg.paths.output_dir)) as describe, Tracker(**cfg.tracking) as tracker:
+    output_dir = Path(cfg.paths.output_dir)
+    with (
+        exclusive_folder(output_dir) as describe,
+        Tracker(**cfg.tracking) as tracker,
+        scratch_folder(output_dir / ARROW_DIR) as arrow_dir,
+    ):
         describe({"mlflow_run": tracker.run_id})
-        summary = run_stages(cfg, tracker)
+        summary = run_stages(cfg, tracker, arrow_dir)
         if gold is not None:
             summary.evaluation = evaluate_run(summary, gold, cfg, tracker)
         # Written once the scores exist, so an evaluation's report holds them too.
@@ -61,6 +71,7 @@ def run_pipeline(cfg: DictConfig) -> RunSummary:
             summary.texts,
             evaluation=summary.evaluation,
             max_cards=cfg.report.max_cards,
+            period=cfg.tables.period,
         )
         tracker.log_artifact(report)
         if cfg.registry.register and tracker.unreachable is None:
@@ -84,9 +95,12 @@ def config_params(cfg: DictConfig) -> dict[str, Any]:
     return {key: value for key, value in OmegaConf.to_container(cfg).items() if key != "stage"}
 
 
-def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
-    """`run_pipeline`'s work inside a run the caller opened (an evaluation adds its scores to the same run)."""
-    stage_names = selected_stages(cfg)  # a bad stage list fails before any data or model work
+def run_stages(cfg: DictConfig, tracker: Tracker, arrow_dir: Path) -> RunSummary:
+    """`run_pipeline`'s work inside a run the caller opened (an evaluation adds its scores to the same run);
+    the ingested articles' Arrow file goes to `arrow_dir`, which the caller removes."""
+    # A bad stage list or table setting fails before any data or model work.
+    stage_names = selected_stages(cfg)
+    check_period(cfg.tables.period)
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     config_path = output_dir / "config.yaml"
@@ -96,7 +110,7 @@ def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
 
     timings: Counter[str] = Counter()
     started = time.perf_counter()
-    ingested = ingest(cfg.data.path, cfg.data.format, cfg.data.limit, cfg.data.max_text_chars)
+    ingested = ingest(cfg.data.path, cfg.data.format, cfg.data.limit, cfg.data.max_text_chars, arrow_dir)
     timings["ingest"] += time.perf_counter() - started
     write_rejections(output_dir / "rejected.jsonl", ingested.rejected)
     tracker.log_input(ingested.dataset, Path(cfg.data.path), name=Path(cfg.data.path).name)
@@ -111,6 +125,7 @@ def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
     writer = ShardWriter(shards, cfg.max_failures, timings, counts)
     executor.run(writer.pending(), writer)
     write_outputs(output_dir, writer.files(), [stage_class(cfg, name) for name in stage_names], counts)
+    tables = write_tables(output_dir, cfg.tables.period)
 
     elapsed_s = time.perf_counter() - started
     metrics = {
@@ -126,8 +141,9 @@ def run_stages(cfg: DictConfig, tracker: Tracker) -> RunSummary:
     # The cards highlight evidence verbatim in the cleaned text the stages saw; they cover the first rows.
     head = ingested.dataset.select(range(min(cfg.report.max_cards, len(ingested.dataset))))
     texts = dict(zip(head["id"], head["text"], strict=True))
-    for name in ("predictions.jsonl", "rejected.jsonl", "failures.jsonl"):
-        tracker.log_artifact(output_dir / name)
+    outputs = [output_dir / name for name in ("predictions.jsonl", "rejected.jsonl", "failures.jsonl")]
+    for path in [*outputs, *tables]:
+        tracker.log_artifact(path)
     return RunSummary(output_dir, tracker.run_id, cfg.tracking.tracking_uri, metrics, texts)
 
 

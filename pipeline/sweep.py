@@ -1,6 +1,6 @@
 """Hydra multirun (`-m`) as one MLflow parent run with a child run per job, and a comparison table.
 
-`SweepTracker` is a Hydra callback (registered in conf/pipeline.yaml). At the start of a sweep it opens
+`SweepTracker` is a Hydra callback (registered in conf/config.yaml). At the start of a sweep it opens
 the parent run and exports its id as NEWSSTANCE_PARENT_RUN_ID, which `tracking.parent_run_id` reads,
 so every job's `Tracker` starts a child of it. After each job it adds the job's row (its overrides,
 status and the metrics named by `compare_metrics`) to `comparison.md` on the parent, so a sweep with a

@@ -1,6 +1,8 @@
 """The bench machinery on two tiny articles: a tiny chat model, the real spaCy actors, zero-shot stance."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -36,7 +38,9 @@ def test_bench_compares_pipeline_with_baseline_and_logs(
         [
             "--articles=2",
             "--scaling-sizes",  # none: a scaling run is the pipeline run again, at another size
+            "--memory-sizes",  # none: test_memory_run_on_a_synthetic_corpus runs one
             f"--output-dir={tmp_path / 'bench'}",
+            "summarizer=qwen_coder_0.5b",  # the summariser the baseline re-implements, on a tiny model
             f"summarizer.model={tiny_qwen_dir}",
             "summarizer.gguf=null",
             "summarizer.generation.max_new_tokens=12",
@@ -60,7 +64,14 @@ def test_bench_compares_pipeline_with_baseline_and_logs(
     assert metrics["gemm_float32_gflops"] > 0 and metrics["summarize_fraction_of_hardware"] > 0
 
     printed = capsys.readouterr().out
-    for heading in ("Pipeline vs naive baseline", "Quality", "Hardware", "article length", "Scaling"):
+    for heading in (
+        "Pipeline vs naive baseline",
+        "Quality",
+        "Hardware",
+        "article length",
+        "Scaling",
+        "Memory",
+    ):
         assert heading in printed
     [run] = mlflow.MlflowClient(tracking_uri).search_runs(
         [mlflow.get_experiment_by_name("newsstance").experiment_id], "attributes.run_name = 'bench'"
@@ -74,3 +85,29 @@ def test_rouge_of_identical_and_disjoint_texts() -> None:
     assert bench.rouge_f1("a b", "c d") == (0.0, 0.0)
     rouge1, rouge_l = bench.rouge_f1("a b c d", "a c b d")
     assert rouge1 == 1.0 and rouge_l == pytest.approx(0.75)
+
+
+def test_memory_run_on_a_synthetic_corpus(tmp_path: Path) -> None:
+    tracking = [
+        f"tracking.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        f"tracking.artifact_root={tmp_path}",
+    ]
+    [run] = bench.memory_runs([50], tmp_path / "bench", tracking)  # in a process of its own, as make bench
+
+    corpus = [json.loads(line) for line in (tmp_path / "bench" / "memory-50" / "articles.jsonl").open()]
+    assert len(corpus) == len({article["id"] for article in corpus}) == 50  # the sample repeated, fresh ids
+    predictions = (tmp_path / "bench" / "memory-50" / "predictions.jsonl").read_text().splitlines()
+    assert len(predictions) == run["metrics"]["articles_out_count"] == 50
+    assert run["articles"] == 50 and run["peak_rss_mib"] > 0 and run["wall_s"] > 0
+    assert "Memory by corpus size" in bench.memory_table([run]) and "| 50 |" in bench.memory_table([run])
+
+
+def test_bench_help_lists_the_memory_sizes() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.bench", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert "--memory-sizes" in result.stdout and "--scaling-sizes" in result.stdout

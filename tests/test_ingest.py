@@ -153,3 +153,23 @@ def test_unusable_inputs_raise_clear_errors(tmp_path: Path) -> None:
     (tmp_path / "a.xml").write_text("<a/>")
     with pytest.raises(ValueError, match="cannot tell the format"):
         ingest(tmp_path / "a.xml")
+
+
+def test_with_a_cache_dir_the_articles_are_memory_mapped_from_an_arrow_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    lines = [json.dumps({"id": f"x{i}", "text": f"{TEXT} ({i})"}) for i in range(4)] + ["{broken"]
+    path.write_text("\n".join(lines) + "\n")
+    mapped = ingest(path, cache_dir=tmp_path / "arrow")
+    in_memory = ingest(path)
+
+    assert mapped.dataset.to_list() == in_memory.dataset.to_list()
+    assert len(mapped.dataset) == 4 and mapped.rejected == in_memory.rejected
+    [arrow_file] = mapped.dataset.cache_files  # read from disk, not held in memory
+    assert Path(arrow_file["filename"]).is_relative_to(tmp_path / "arrow")
+    assert in_memory.dataset.cache_files == []  # without a cache dir: loaded, its temporary file gone
+
+    (tmp_path / "bad.jsonl").write_text("{broken\n")
+    nothing = ingest(tmp_path / "bad.jsonl", cache_dir=tmp_path / "arrow-empty")
+    assert len(nothing.dataset) == 0
+    assert nothing.dataset.column_names == ["id", "title", "date", "source", "text"]
+    assert [r.reason.split(":")[0] for r in nothing.rejected] == ["malformed JSON line"]

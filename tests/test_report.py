@@ -2,10 +2,12 @@
 
 import json
 import re
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from markupsafe import escape
 
@@ -16,7 +18,16 @@ from pipeline.evaluate import (
     stance_metrics,
     worst_errors,
 )
-from pipeline.report import REPORT_FILE, highlight_evidence, write_report
+from pipeline.report import (
+    REPORT_FILE,
+    STANCE_ORDER,
+    count_predictions,
+    dated_stances,
+    highlight_evidence,
+    timeline_figure,
+    write_report,
+)
+from pipeline.tables import BY_PERIOD_CSV, write_tables
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 # The tags the template itself writes; anything else in a page came from the data.
@@ -248,3 +259,59 @@ def test_run_with_actors_but_no_stance_stage(tmp_path: Path) -> None:
     folder = write_run(tmp_path / "run", [{"id": "x", "title": "T", "actors": [unlabelled]}])
     html = write_report(folder, {"articles_in": 1.0}, {"x": "Berg warned Oslo."}).read_text()
     assert "Anna Berg" in html and '<mark class="stance-' in html
+
+
+def obama_records() -> list[dict[str, Any]]:
+    """Three articles naming Barack Obama three ways, and Xi Jinping in two of them."""
+    return [
+        {"id": "b1", "date": "2015-09-16", "actors": [actor("Barack Obama", "aggressive", ["x y z"]),
+                                                       actor("Xi Jinping", "conciliatory", ["x y z"])]},
+        {"id": "b2", "date": "2016-01-10", "actors": [actor("Obama", "hedging", ["x y z"]),
+                                                       actor("Xi Jinping", "none", [])]},
+        {"id": "b3", "date": "2016-01-20", "actors": [actor("President Obama", "aggressive", ["x y z"])]},
+    ]  # fmt: skip
+
+
+def test_charts_count_actors_by_their_corpus_wide_id(tmp_path: Path) -> None:
+    folder = write_run(tmp_path / "run", obama_records())
+    counts = count_predictions(folder / "predictions.jsonl", {}, max_cards=0, period="month")
+    assert counts.actor_articles == {"person:barack-obama": 3, "person:xi-jinping": 2}
+    assert counts.actor_stances["person:barack-obama"] == {"aggressive": 2, "hedging": 1}
+    assert counts.ids.labels["person:barack-obama"] == "Barack Obama"
+    html = write_report(folder, {"articles_in": 3.0}).read_text()
+    captions = re.findall(r"<figcaption>([^<]*)</figcaption>", html)
+    assert "Stance per actor: the 2 actors in most articles" in captions
+    assert "Stance over time (per month)" in captions
+
+
+def test_stance_over_time_draws_the_by_period_table(tmp_path: Path) -> None:
+    folder = write_run(tmp_path / "run", obama_records())
+    write_tables(folder, "month")
+    table = pd.read_csv(folder / BY_PERIOD_CSV, dtype={"period": str})
+    counts = count_predictions(folder / "predictions.jsonl", {}, max_cards=0, period="month")
+    drawn = dated_stances(counts.by_period, ["person:barack-obama", "person:xi-jinping"])
+    from_table = {
+        (row.actor_id, row.period): {
+            label: getattr(row, label) for label in STANCE_ORDER if getattr(row, label)
+        }
+        for row in table.itertuples()
+        if row.period != "undated" and any(getattr(row, label) for label in STANCE_ORDER)
+    }
+    assert {(actor_id, period): dict(stances) for actor_id, periods in drawn.items()
+            for period, stances in periods.items()} == from_table  # fmt: skip
+    assert drawn["person:barack-obama"]["2016-01"] == {"hedging": 1, "aggressive": 1}
+
+
+def test_every_stance_over_time_panel_labels_its_periods_with_years() -> None:
+    rows = [
+        (name, {"2015-09": Counter({"aggressive": 1}), "2016-01": Counter({"hedging": 2})})
+        for name in ("Barack Obama", "Xi Jinping", "North Korea")
+    ]
+    figure = timeline_figure(rows)
+    figure.canvas.draw()
+    assert len(figure.axes) == 3
+    for axes in figure.axes:
+        labels = [
+            tick.label1.get_text() for tick in axes.xaxis.get_major_ticks() if tick.label1.get_visible()
+        ]
+        assert labels == ["2015-09", "2016-01"]

@@ -33,6 +33,9 @@ def test_ingest_only_run_writes_outputs_tracks_and_resumes(
         "rejected.jsonl",
         "failures.jsonl",
         "report.html",
+        "actors.parquet",
+        "actors.csv",
+        "actor_stance_by_period.csv",
     }
 
     # Same output folder again: both shards are already written, so nothing is redone or duplicated.

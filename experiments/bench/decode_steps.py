@@ -12,7 +12,7 @@ import torch
 from hydra.utils import instantiate
 from transformers import AutoModelForCausalLM
 
-from pipeline.bench import compose
+from pipeline.api import compose_config
 from pipeline.models import load_pretrained, resolve_model_dir
 from pipeline.summarize.decoding import use_onednn_for_few_rows
 
@@ -41,7 +41,7 @@ def measure(model: torch.nn.Module, tag: str) -> None:
 
 
 def main() -> None:
-    spec = compose([]).summarizer
+    spec = compose_config([]).summarizer
     model_dir = resolve_model_dir(spec.model, instantiate(spec.gguf) if spec.gguf else None, spec.cache_dir)
     model, _ = load_pretrained(AutoModelForCausalLM, model_dir, torch.device("cpu"), "float32")
     print(f"{torch.get_num_threads()} threads, {model_dir}")
